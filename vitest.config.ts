@@ -8,9 +8,9 @@ export default defineConfig({
     projects: [
       {
         test: {
-          name: "shared",
+          name: "node",
           environment: "node",
-          include: ["test/shared/**/*.test.ts"],
+          include: ["test/shared/**/*.test.ts", "test/mock/**/*.test.ts", "test/sidecar/**/*.test.ts"],
         },
       },
       {
