@@ -1,5 +1,7 @@
-export default {
-  fetch() {
-    return new Response("ok");
-  },
-};
+// Worker entry: the Hono app as the fetch handler, and the Durable Object classes wrangler binds.
+
+import { buildApp } from "./app.ts";
+
+export { KeyGuard } from "./limits/key-guard.ts";
+
+export default buildApp() satisfies ExportedHandler<Env>;

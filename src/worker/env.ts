@@ -1,0 +1,102 @@
+// The Worker's one typed environment (wrangler's generated bindings plus the secrets) and its config,
+// parsed once per isolate into a frozen object that fails fast with a readable message.
+
+import { z } from "zod";
+
+declare global {
+  interface __BaseEnv_Env {
+    /** The team's Anthropic API key, injected upstream as `x-api-key`. Secret. Never logged or returned. */
+    ANTHROPIC_API_KEY?: string;
+    /** Bearer token for `/admin/*`. Secret. Generate with `openssl rand -base64 32`. Unset: admin API disabled. */
+    ADMIN_TOKEN?: string;
+    /** Shared secret that sidecars prove knowledge of when they dial `/tunnel`. Secret. */
+    TUNNEL_SECRET?: string;
+    /** JSON table of model aliases (see src/shared/models.ts); defaults built in. */
+    MODEL_ALIASES?: string;
+    /** `max_tokens` for OpenAI-format requests that send none. Default 4096. */
+    DEFAULT_MAX_TOKENS?: string;
+    /** Largest accepted request body in bytes. Default 33554432 (32 MiB, as the Anthropic API). */
+    MAX_BODY_BYTES?: string;
+  }
+}
+
+export type AppBindings = Env;
+
+const positiveInt = (name: string, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return fallback;
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n <= 0) {
+        ctx.addIssue({ code: "custom", message: `${name} must be a positive integer, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const ConfigSchema = z.object({
+  ANTHROPIC_BASE_URL: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const raw = v?.trim() || "https://api.anthropic.com";
+      try {
+        const url = new URL(raw);
+        if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("scheme");
+        if (url.search || url.hash) throw new Error("query");
+        return url;
+      } catch {
+        ctx.addIssue({
+          code: "custom",
+          message: `ANTHROPIC_BASE_URL must be an http(s) URL without query, got "${raw}"`,
+        });
+        return z.NEVER;
+      }
+    }),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  ADMIN_TOKEN: z.string().optional(),
+  TUNNEL_SECRET: z.string().optional(),
+  MODEL_ALIASES: z.string().optional(),
+  DEFAULT_MAX_TOKENS: positiveInt("DEFAULT_MAX_TOKENS", 4096),
+  MAX_BODY_BYTES: positiveInt("MAX_BODY_BYTES", 32 * 1024 * 1024),
+});
+
+export interface Config {
+  readonly upstreamBase: URL;
+  readonly upstreamKey: string | undefined;
+  readonly adminToken: string | undefined;
+  readonly tunnelSecret: string | undefined;
+  readonly modelAliases: string | undefined;
+  readonly defaultMaxTokens: number;
+  readonly maxBodyBytes: number;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const cache = new WeakMap<object, Config>();
+
+export function loadConfig(env: AppBindings): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+  }
+  const e = parsed.data;
+  const nonEmpty = (s: string | undefined) => (s && s.length > 0 ? s : undefined);
+  const config: Config = Object.freeze({
+    upstreamBase: e.ANTHROPIC_BASE_URL,
+    upstreamKey: nonEmpty(e.ANTHROPIC_API_KEY),
+    adminToken: nonEmpty(e.ADMIN_TOKEN),
+    tunnelSecret: nonEmpty(e.TUNNEL_SECRET),
+    modelAliases: nonEmpty(e.MODEL_ALIASES),
+    defaultMaxTokens: e.DEFAULT_MAX_TOKENS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+  });
+  cache.set(env, config);
+  return config;
+}

@@ -1,0 +1,303 @@
+// API mode as a client sees it: bytes, query, headers and errors reach the Anthropic API unchanged,
+// the answer comes back unchanged, and nothing outside clean /v1/ paths is ever forwarded.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/worker/index.ts";
+import { BASE, call, messageBody, newKey, upstreamSaw } from "./helpers.ts";
+
+async function keyHeaders(extra: Record<string, string> = {}) {
+  const k = await newKey();
+  return { "x-api-key": k.key, "content-type": "application/json", ...extra };
+}
+
+describe("API mode passthrough", () => {
+  it("sends upstream exactly the bytes the client sent, unknown fields and key order included", async () => {
+    const testId = crypto.randomUUID();
+    const raw =
+      '{ "zeta_unknown": {"nested": [1, 2.50, "ü∑😀"]},\n  "model":"claude-sonnet-4-5", "max_tokens" : 16,' +
+      '"messages":[{"role":"user","content":"héllo\\u0041"}], "metadata": {"user_id": null}, "temperature": 0 }';
+    const res = await call("/api/v1/messages?beta=true", {
+      method: "POST",
+      headers: await keyHeaders({ "x-test-id": testId }),
+      body: raw,
+    });
+    expect(res.status).toBe(200);
+    const [seen] = await upstreamSaw(testId);
+    expect(seen?.body).toBe(raw);
+    expect(seen?.url).toBe("/v1/messages?beta=true");
+    expect(seen?.method).toBe("POST");
+  });
+
+  it("forwards client headers and betas, strips network, cookie and proxy headers", async () => {
+    const testId = crypto.randomUUID();
+    const headers = await keyHeaders({
+      "x-test-id": testId,
+      "anthropic-version": "2023-06-01",
+      "anthropic-beta": "interleaved-thinking-2025-05-14,context-1m-2025-08-07",
+      "user-agent": "claude-cli/2.1.331 (external, sdk-ts)",
+      "x-stainless-retry-count": "0",
+      "x-claude-code-session-id": "abc",
+      cookie: "session=secret",
+      "x-forwarded-for": "10.0.0.1",
+      "cf-connecting-ip": "10.0.0.1",
+      "x-ccproxy-debug": "1",
+      "x-custom": "kept",
+    });
+    const res = await call("/api/v1/messages", {
+      method: "POST",
+      headers,
+      body: JSON.stringify(messageBody()),
+    });
+    expect(res.status).toBe(200);
+    const [seen] = await upstreamSaw(testId);
+    const h = seen?.headers ?? {};
+    expect(h["anthropic-version"]).toBe("2023-06-01");
+    expect(h["anthropic-beta"]).toBe("interleaved-thinking-2025-05-14,context-1m-2025-08-07");
+    expect(h["user-agent"]).toBe("claude-cli/2.1.331 (external, sdk-ts)");
+    expect(h["x-stainless-retry-count"]).toBe("0");
+    expect(h["x-claude-code-session-id"]).toBe("abc");
+    expect(h["x-custom"]).toBe("kept");
+    for (const gone of [
+      "cookie",
+      "x-forwarded-for",
+      "cf-connecting-ip",
+      "x-ccproxy-debug",
+      "authorization",
+    ]) {
+      expect(h[gone], gone).toBeUndefined();
+    }
+  });
+
+  it("returns the upstream's status, headers and body, with our request id alongside", async () => {
+    const res = await call("/api/v1/messages", {
+      method: "POST",
+      headers: await keyHeaders(),
+      body: JSON.stringify(messageBody()),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("request-id")).toMatch(/^req_/);
+    expect(res.headers.get("x-request-id")).toMatch(/^req_/);
+    expect(res.headers.get("x-request-id")).not.toBe(res.headers.get("request-id"));
+    expect(res.headers.get("anthropic-ratelimit-requests-limit")).not.toBeNull();
+    const msg = (await res.json()) as { type: string; content: Array<{ type: string }> };
+    expect(msg.type).toBe("message");
+    expect(msg.content[0]?.type).toBe("text");
+  });
+
+  it("passes upstream errors through unchanged, retry-after included", async () => {
+    for (const [status, type] of [
+      [400, "invalid_request_error"],
+      [404, "not_found_error"],
+      [429, "rate_limit_error"],
+      [500, "api_error"],
+      [529, "overloaded_error"],
+    ] as const) {
+      const res = await call("/api/v1/messages", {
+        method: "POST",
+        headers: await keyHeaders({ "x-mock-scenario": `error status=${status} retry_after=7` }),
+        body: JSON.stringify(messageBody()),
+      });
+      expect(res.status).toBe(status);
+      const body = (await res.json()) as { type: string; error: { type: string }; request_id: string };
+      expect(body.type).toBe("error");
+      expect(body.error.type).toBe(type);
+      expect(body.request_id).toBe(res.headers.get("request-id"));
+      if (status === 429 || status === 529) expect(res.headers.get("retry-after")).toBe("7");
+    }
+  });
+
+  it("passes the real validation errors of the API through", async () => {
+    const res = await call("/api/v1/messages", {
+      method: "POST",
+      headers: await keyHeaders(),
+      body: JSON.stringify({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/max_tokens/);
+  });
+
+  it("streams: an SSE answer arrives as the upstream sent it", async () => {
+    const res = await call("/api/v1/messages", {
+      method: "POST",
+      headers: await keyHeaders(),
+      body: JSON.stringify(messageBody({ stream: true })),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const text = await res.text();
+    expect(text).toContain("event: message_start");
+    expect(text).toContain("event: ping");
+    expect(text.trimEnd().endsWith('data: {"type":"message_stop"}')).toBe(true);
+  });
+
+  it("serves the /claude/v1 alias and count_tokens under every prefix", async () => {
+    const headers = await keyHeaders();
+    const body = JSON.stringify({
+      model: "claude-sonnet-4-5",
+      messages: [{ role: "user", content: "hello" }],
+    });
+    expect(
+      (await call("/claude/v1/messages", { method: "POST", headers, body: JSON.stringify(messageBody()) }))
+        .status,
+    ).toBe(200);
+    for (const p of ["/api", "/claude", "", "/cc", "/sdk", "/claude/sdk"]) {
+      const res = await call(`${p}/v1/messages/count_tokens`, { method: "POST", headers, body });
+      expect(res.status, p).toBe(200);
+      expect(((await res.json()) as { input_tokens: number }).input_tokens).toBeGreaterThan(0);
+    }
+  });
+
+  it("passes any other /v1 path and method through: models, files (binary), batches", async () => {
+    const headers = await keyHeaders();
+    const models = await call("/api/v1/models?limit=2", { headers });
+    expect(models.status).toBe(200);
+    expect(((await models.json()) as { data: unknown[] }).data).toHaveLength(2);
+
+    const bytes = new Uint8Array(256).map((_, i) => i);
+    const form = new FormData();
+    form.append("file", new Blob([bytes], { type: "application/octet-stream" }), "all-bytes.bin");
+    const { "content-type": _drop, ...authOnly } = headers;
+    const upload = await call("/api/v1/files", { method: "POST", headers: authOnly, body: form });
+    expect(upload.status).toBe(200);
+    const file = (await upload.json()) as { id: string };
+    const content = await call(`/api/v1/files/${file.id}/content`, { headers });
+    expect(new Uint8Array(await content.arrayBuffer())).toEqual(bytes);
+    expect((await call(`/api/v1/files/${file.id}`, { method: "DELETE", headers })).status).toBe(200);
+
+    const batch = await call("/api/v1/messages/batches", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ requests: [{ custom_id: "a", params: messageBody() }] }),
+    });
+    expect(batch.status).toBe(200);
+  });
+
+  it("refuses a batch naming a model outside the key's allowlist", async () => {
+    const k = await newKey({ models: ["claude-haiku-*"] });
+    const res = await call("/api/v1/messages/batches", {
+      method: "POST",
+      headers: { "x-api-key": k.key, "content-type": "application/json" },
+      body: JSON.stringify({
+        requests: [{ custom_id: "a", params: messageBody({ model: "claude-opus-4-5" }) }],
+      }),
+    });
+    expect(res.status).toBe(403);
+  });
+
+  it("never forwards paths that are not clean /v1/ paths", async () => {
+    const testId = crypto.randomUUID();
+    const headers = await keyHeaders({ "x-test-id": testId });
+    const paths = [
+      "/api/v1/..%2f..%2fadmin/keys",
+      "/api/v1/%2e%2e/%2e%2e/admin",
+      "/api/v1/messages%2f..%2f..%2fx",
+      "/api/v1//messages",
+      "/api/v1/a%5cb",
+      "/api/v1/messages%00",
+      "/api/v2/messages",
+      "/api/messages",
+      "/api//evil.example/v1/messages",
+      "/api/v1/%252e%252e/x",
+    ];
+    for (const p of paths) {
+      const res = await call(p, { method: "POST", headers, body: JSON.stringify(messageBody()) });
+      expect([400, 401, 404], p).toContain(res.status);
+      const body = (await res.json()) as { type: string };
+      expect(body.type).toBe("error");
+    }
+    expect(await upstreamSaw(testId)).toEqual([]);
+  });
+
+  it("aborts the upstream request when the client leaves before the first byte", async () => {
+    // workerd fires request.signal when the client disconnects (compat flag enable_request_signal);
+    // here the test plays the client, so it owns the signal.
+    const testId = crypto.randomUUID();
+    const ctrl = new AbortController();
+    const req = new Request(`${BASE}/api/v1/messages`, {
+      method: "POST",
+      headers: await keyHeaders({ "x-test-id": testId, "x-mock-scenario": "text ttfb=3000" }),
+      body: JSON.stringify(messageBody({ stream: true })),
+      signal: ctrl.signal,
+    });
+    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+    const pending = Promise.resolve(worker.fetch(req, env, ctx));
+    for (let i = 0; i < 100 && (await upstreamSaw(testId)).length === 0; i++) await scheduler.wait(20);
+    ctrl.abort();
+    await pending.catch(() => undefined);
+    let seen = await upstreamSaw(testId);
+    for (let i = 0; i < 100 && !seen[0]?.clientClosedEarly; i++) {
+      await scheduler.wait(20);
+      seen = await upstreamSaw(testId);
+    }
+    expect(seen[0]?.clientClosedEarly).toBe(true);
+  });
+
+  it("answers 502 in Anthropic format when the upstream cannot be reached", async () => {
+    const k = await newKey();
+    const req = new Request(`${BASE}/api/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": k.key, "content-type": "application/json" },
+      body: JSON.stringify(messageBody()),
+    });
+    const res = await worker.fetch(req, { ...env, ANTHROPIC_BASE_URL: "http://127.0.0.1:1" }, {
+      waitUntil() {},
+      passThroughOnException() {},
+      props: {},
+    } as unknown as ExecutionContext);
+    expect(res.status).toBe(502);
+    const body = (await res.json()) as { type: string; error: { type: string; message: string } };
+    expect(body.error.type).toBe("api_error");
+    expect(body.error.message).not.toContain("127.0.0.1");
+  });
+});
+
+describe("errors of CCProxy's own", () => {
+  it("404 and 405 in Anthropic format with request ids", async () => {
+    const nf = await call("/nope");
+    expect(nf.status).toBe(404);
+    expect(((await nf.json()) as { error: { type: string } }).error.type).toBe("not_found_error");
+    expect(nf.headers.get("request-id")).toMatch(/^req_/);
+
+    const na = await call("/v1/messages", { method: "GET" });
+    expect(na.status).toBe(405);
+    expect(na.headers.get("allow")).toBe("POST");
+    expect(((await na.json()) as { type: string }).type).toBe("error");
+  });
+
+  it("405 in OpenAI format on chat completions", async () => {
+    const res = await call("/v1/chat/completions", { method: "GET" });
+    expect(res.status).toBe(405);
+    const body = (await res.json()) as { error: { code: string } };
+    expect(body.error.code).toBe("method_not_allowed");
+  });
+
+  it("413 over the configured body limit, before anything goes upstream", async () => {
+    const testId = crypto.randomUUID();
+    const big = JSON.stringify(messageBody({ padding: "x".repeat(1024 * 1024) }));
+    const res = await call("/api/v1/messages", {
+      method: "POST",
+      headers: await keyHeaders({ "x-test-id": testId }),
+      body: big,
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { type: string } }).error.type).toBe("request_too_large");
+    expect(await upstreamSaw(testId)).toEqual([]);
+  });
+
+  it("400 for a body that is not JSON, or not an object", async () => {
+    for (const body of ["{oops", "[1,2]", "", "null"]) {
+      const res = await call("/api/v1/messages", { method: "POST", headers: await keyHeaders(), body });
+      expect(res.status, body).toBe(400);
+      expect(((await res.json()) as { error: { type: string } }).error.type).toBe("invalid_request_error");
+    }
+  });
+
+  it("/health needs no key and reveals no secret", async () => {
+    const res = await call("/health");
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(JSON.parse(text)).toMatchObject({ status: "ok", upstream_configured: true, sidecars: 0 });
+    expect(text).not.toContain("sk-ant");
+    expect(text).not.toContain("test-admin-token");
+  });
+});
