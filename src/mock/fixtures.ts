@@ -7,9 +7,9 @@ import { fileURLToPath } from "node:url";
 import { SseParser } from "../shared/sse/decode.ts";
 import { MockHttpError } from "./errors.ts";
 
-/** /work/shared/fixtures/recorded: `../shared/fixtures/recorded` from the project root. */
+/** The recorded API captures kept in the repo (test/fixtures/recorded, provenance in its SOURCES.md). */
 export const DEFAULT_FIXTURES_DIR = path.resolve(
-  fileURLToPath(new URL("../../../shared/fixtures/recorded/", import.meta.url)),
+  fileURLToPath(new URL("../../test/fixtures/recorded/", import.meta.url)),
 );
 
 export class FixtureStore {

@@ -36,7 +36,7 @@ export interface MockOptions {
   apiKeys?: string[];
   /** Extra model names; when given, a model outside the catalogue is a 404 like the API's. */
   models?: string[];
-  /** Where `replay file=` looks; default ../shared/fixtures/recorded from the project root. */
+  /** Where `replay file=` looks; default test/fixtures/recorded in this repo. */
   fixturesDir?: string;
   /** No per-request log line. */
   quiet?: boolean;

@@ -1,5 +1,5 @@
 // Every request Claude Code 2.1.331 really sent (headers and bodies, recorded in
-// /work/shared/fixtures/claude-code/requests.json) is accepted by the mock with a valid answer.
+// test/fixtures/claude-code/requests.json) is accepted by the mock with a valid answer.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MockServer, startMock } from "../../src/mock/server.ts";
@@ -13,7 +13,7 @@ interface Recorded {
 }
 
 const fixture = JSON.parse(
-  readFileSync(new URL("../../../shared/fixtures/claude-code/requests.json", import.meta.url), "utf8"),
+  readFileSync(new URL("../fixtures/claude-code/requests.json", import.meta.url), "utf8"),
 ) as { scenarios: Array<{ name: string; requests: Recorded[] }> };
 
 const cases = fixture.scenarios.flatMap((s) => s.requests.map((r, i) => [`${s.name} #${i}`, r] as const));

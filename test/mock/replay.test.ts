@@ -22,8 +22,8 @@ beforeAll(async () => {
 afterAll(() => mock.close());
 
 describe("replay", () => {
-  it("finds the shared fixtures by default", () => {
-    expect(DEFAULT_FIXTURES_DIR).toBe(path.resolve("../shared/fixtures/recorded"));
+  it("finds the recorded fixtures by default", () => {
+    expect(DEFAULT_FIXTURES_DIR).toBe(path.resolve("test/fixtures/recorded"));
     expect(sseFiles.length).toBeGreaterThan(10);
   });
 
