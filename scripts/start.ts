@@ -75,6 +75,15 @@ async function devKey(base: string, state: DevState): Promise<{ id: string; key:
   return { id: created.id, key: created.key };
 }
 
+function box(lines: string[]): string[] {
+  const width = Math.max(...lines.map((l) => l.length));
+  return [
+    `  ┌${"─".repeat(width + 2)}┐`,
+    ...lines.map((l) => `  │ ${l.padEnd(width)} │`),
+    `  └${"─".repeat(width + 2)}┘`,
+  ];
+}
+
 async function main(): Promise<void> {
   const devVars = readDevVars();
   const pick = (name: string) => process.env[name] ?? devVars[name];
@@ -133,11 +142,11 @@ async function main(): Promise<void> {
     "",
     ...(mock
       ? [
-          "  ┌──────────────────────────────────────────────────────────────────────────┐",
-          "  │ OFFLINE DEMO MODE: no ANTHROPIC_API_KEY is set, so every answer comes     │",
-          `  │ from the built-in mock Anthropic API at ${mock.url.padEnd(33)}│`,
-          "  │ Set ANTHROPIC_API_KEY (shell or .dev.vars) and restart for real Claude.  │",
-          "  └──────────────────────────────────────────────────────────────────────────┘",
+          ...box([
+            "OFFLINE DEMO MODE: no ANTHROPIC_API_KEY is set, so every answer comes",
+            `from the built-in mock Anthropic API at ${mock.url}.`,
+            "Set ANTHROPIC_API_KEY (shell or .dev.vars) and restart for real Claude.",
+          ]),
           "",
         ]
       : [`Upstream: ${upstreamBase} with your ANTHROPIC_API_KEY.`, ""]),
