@@ -6,6 +6,7 @@ import type { StopReason } from "../shared/anthropic/types.ts";
 import type { Answer, BlockPlan, ToolUseBlockPlan } from "./answer.ts";
 import {
   declaredTools,
+  isObject,
   latestUserMessage,
   messageTexts,
   sampleFromSchema,
@@ -265,8 +266,15 @@ function userEcho(body: Json): string {
   return squeezed.length > 80 ? `${squeezed.slice(0, 80)}…` : squeezed;
 }
 
-/** The default text answer: a fixed sentence echoing the latest user text (markers removed). */
+/**
+ * The default text answer: with structured outputs (`output_config.format` json_schema) a JSON
+ * document valid for the schema, as the API guarantees; otherwise a fixed sentence echoing the
+ * latest user text (markers removed).
+ */
 export function defaultReply(body: Json): string {
+  const format = isObject(body.output_config) ? body.output_config.format : undefined;
+  if (isObject(format) && format.type === "json_schema")
+    return JSON.stringify(sampleFromSchema(format.schema));
   const echo = userEcho(body);
   return echo === ""
     ? "Hello from the mock Anthropic upstream."

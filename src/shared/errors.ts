@@ -56,6 +56,11 @@ const OPENAI_SHAPE = {
   overloaded: { type: "overloaded_error", code: "overloaded" },
 } as const satisfies Record<ErrorCode, { type: string; code: string | null }>;
 
+/** Anthropic's `error.type` for one of our codes (also what the usage ledger records). */
+export function anthropicErrorType(code: ErrorCode): string {
+  return ANTHROPIC_TYPE[code];
+}
+
 /** OpenAI clients know no 529: overloaded becomes 503 there (their SDKs retry both). */
 export function openaiStatus(code: ErrorCode): number {
   return code === "overloaded" ? 503 : ERROR_CODES[code];

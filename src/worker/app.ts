@@ -9,6 +9,8 @@ import { admin } from "./routes/admin.ts";
 import { apiMode, countTokens } from "./routes/api.ts";
 import { claudeCode } from "./routes/claude-code.ts";
 import { health } from "./routes/health.ts";
+import { me } from "./routes/me.ts";
+import { apiModels, claudeCodeModels } from "./routes/models.ts";
 
 /** Prefixes that run Claude Code mode; `/sdk` and `/claude/sdk` are older CCProxy layouts. */
 export const CC_PREFIXES = ["", "/cc", "/sdk", "/claude/sdk"] as const;
@@ -28,6 +30,8 @@ export function buildApp(): Hono<AppEnv> {
   app.get("/health", health);
   app.all("/health", methodNotAllowed("GET"));
   app.route("/admin", admin);
+  app.get("/v1/me", me);
+  app.all("/v1/me", methodNotAllowed("GET"));
 
   for (const prefix of CC_PREFIXES) {
     app.post(`${prefix}/v1/messages/count_tokens`, countTokens);
@@ -36,8 +40,11 @@ export function buildApp(): Hono<AppEnv> {
     app.all(`${prefix}/v1/messages`, methodNotAllowed("POST"));
     app.post(`${prefix}/v1/chat/completions`, claudeCode);
     app.all(`${prefix}/v1/chat/completions`, methodNotAllowed("POST"));
+    app.get(`${prefix}/v1/models`, claudeCodeModels);
+    app.all(`${prefix}/v1/models`, methodNotAllowed("GET"));
   }
   for (const prefix of API_PREFIXES) {
+    app.get(`${prefix}/v1/models`, apiModels);
     app.all(`${prefix}/v1`, apiMode(prefix));
     app.all(`${prefix}/v1/*`, apiMode(prefix));
   }

@@ -2,6 +2,7 @@
 // parsed once per isolate into a frozen object that fails fast with a readable message.
 
 import { z } from "zod";
+import { type ModelAliasTable, parseModelAliases } from "../shared/models.ts";
 
 declare global {
   interface __BaseEnv_Env {
@@ -68,7 +69,7 @@ export interface Config {
   readonly upstreamKey: string | undefined;
   readonly adminToken: string | undefined;
   readonly tunnelSecret: string | undefined;
-  readonly modelAliases: string | undefined;
+  readonly modelAliases: ModelAliasTable;
   readonly defaultMaxTokens: number;
   readonly maxBodyBytes: number;
 }
@@ -88,12 +89,18 @@ export function loadConfig(env: AppBindings): Config {
   }
   const e = parsed.data;
   const nonEmpty = (s: string | undefined) => (s && s.length > 0 ? s : undefined);
+  let modelAliases: ModelAliasTable;
+  try {
+    modelAliases = parseModelAliases(nonEmpty(e.MODEL_ALIASES));
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const config: Config = Object.freeze({
     upstreamBase: e.ANTHROPIC_BASE_URL,
     upstreamKey: nonEmpty(e.ANTHROPIC_API_KEY),
     adminToken: nonEmpty(e.ADMIN_TOKEN),
     tunnelSecret: nonEmpty(e.TUNNEL_SECRET),
-    modelAliases: nonEmpty(e.MODEL_ALIASES),
+    modelAliases,
     defaultMaxTokens: e.DEFAULT_MAX_TOKENS,
     maxBodyBytes: e.MAX_BODY_BYTES,
   });

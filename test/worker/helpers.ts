@@ -58,3 +58,44 @@ export function messageBody(extra: Record<string, unknown> = {}): Record<string,
     ...extra,
   };
 }
+
+export interface LedgerRow {
+  request_id: string;
+  key_id: string;
+  mode: string;
+  route: string;
+  format: string;
+  model_requested: string | null;
+  model_upstream: string | null;
+  status: number;
+  stream: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+  cost_usd: number | null;
+  ttfb_ms: number | null;
+  duration_ms: number;
+  outcome: string;
+  error_type: string | null;
+}
+
+/** The ledger row of a request (written after the response, so polled for). */
+export async function ledgerRow(requestId: string | null, timeoutMs = 3000): Promise<LedgerRow> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await env.DB.prepare("SELECT * FROM usage WHERE request_id = ?")
+      .bind(requestId)
+      .first<LedgerRow>();
+    if (row) return row;
+    if (Date.now() > deadline) throw new Error(`no ledger row for ${requestId}`);
+    await scheduler.wait(20);
+  }
+}
+
+export async function ledgerRowsForKey(keyId: string): Promise<LedgerRow[]> {
+  const { results } = await env.DB.prepare("SELECT * FROM usage WHERE key_id = ?")
+    .bind(keyId)
+    .all<LedgerRow>();
+  return results;
+}

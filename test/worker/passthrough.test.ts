@@ -147,11 +147,11 @@ describe("API mode passthrough", () => {
     }
   });
 
-  it("passes any other /v1 path and method through: models, files (binary), batches", async () => {
+  it("passes any other /v1 path and method through: model details, files (binary), batches", async () => {
     const headers = await keyHeaders();
-    const models = await call("/api/v1/models?limit=2", { headers });
-    expect(models.status).toBe(200);
-    expect(((await models.json()) as { data: unknown[] }).data).toHaveLength(2);
+    const model = await call("/api/v1/models/claude-sonnet-4-5", { headers });
+    expect(model.status).toBe(200);
+    expect(((await model.json()) as { id: string }).id).toBe("claude-sonnet-4-5");
 
     const bytes = new Uint8Array(256).map((_, i) => i);
     const form = new FormData();

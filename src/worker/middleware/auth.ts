@@ -4,7 +4,7 @@
 import { ProxyError } from "../../shared/errors.ts";
 import { sha256Hex } from "../../shared/ids.ts";
 import type { Ctx } from "../context.ts";
-import type { AdmitRequest } from "../limits/key-guard.ts";
+import type { AdmitRequest, GuardStatus } from "../limits/key-guard.ts";
 import { findKeyIdByHash, KEY_PREFIX, type KeyRecord } from "../storage/keys.ts";
 
 export interface Identity {
@@ -15,6 +15,8 @@ export interface Identity {
 
 export interface Caller extends Identity {
   record: KeyRecord;
+  /** The KeyGuard reservation this request holds until it is settled. */
+  reservation: string;
 }
 
 /** hash → key id. Ids never change for a hash, so entries never go stale; unknown hashes are kept briefly. */
@@ -70,7 +72,18 @@ export async function admit(c: Ctx, identity: Identity, req: Omit<AdmitRequest, 
       result.retryAfter === undefined ? {} : { retryAfter: result.retryAfter },
     );
   }
-  return { ...identity, record: result.record };
+  return { ...identity, record: result.record, reservation: result.reservation };
+}
+
+/** A valid key's current state (routes that spend nothing: /v1/me, /v1/models); refusals as 401. */
+export async function authenticate(c: Ctx): Promise<{ identity: Identity; status: GuardStatus }> {
+  const identity = await identify(c);
+  const status = await keyGuard(c, identity.keyId).status(identity.keyId);
+  if ("ok" in status) {
+    const refusal = status.ok ? null : status;
+    throw new ProxyError(refusal?.code ?? "internal", refusal?.message ?? "unexpected key state");
+  }
+  return { identity, status };
 }
 
 /**

@@ -8,6 +8,7 @@ import type { AppEnv, Ctx } from "../context.ts";
 import { parseJsonObject, readBody } from "../http/body.ts";
 import { keyGuard } from "../middleware/auth.ts";
 import { createKey, getKey, type KeyRecord, listKeys, MODES, revokeKey, updateKey } from "../storage/keys.ts";
+import { GROUPS, type GroupBy, usageReport } from "../usage/ledger.ts";
 
 const limit = (int: boolean) => {
   const n = int ? z.number().int().positive() : z.number().positive();
@@ -113,4 +114,40 @@ admin.delete("/keys/:id", async (c) => {
   if (record === null) throw new ProxyError("not_found", "no such key");
   await pushToGuard(c, record);
   return c.json(record);
+});
+
+/** `YYYY-MM-DD` (UTC midnight) or ISO 8601, as ISO 8601 UTC. */
+function instant(value: string | undefined, fallback: string, name: string): string {
+  if (value === undefined || value === "") return fallback;
+  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(ms))
+    throw new ProxyError("invalid_request", `${name}: expected YYYY-MM-DD or ISO 8601, got "${value}"`);
+  return new Date(ms).toISOString();
+}
+
+function usageQuery(c: Ctx, groups: readonly GroupBy[], fallback: GroupBy) {
+  const now = new Date();
+  const from = instant(c.req.query("from"), `${now.toISOString().slice(0, 7)}-01T00:00:00.000Z`, "from");
+  const to = instant(c.req.query("to"), now.toISOString(), "to");
+  const groupBy = (c.req.query("group_by") ?? fallback) as GroupBy;
+  if (!groups.includes(groupBy)) {
+    throw new ProxyError("invalid_request", `group_by: expected one of ${groups.join(", ")}`, {
+      param: "group_by",
+    });
+  }
+  return { from, to, groupBy };
+}
+
+admin.get("/usage", async (c) => {
+  const q = usageQuery(c, GROUPS, "key");
+  const report = await usageReport(c.env.DB, q);
+  return c.json({ from: q.from, to: q.to, group_by: q.groupBy, ...report });
+});
+
+admin.get("/keys/:id/usage", async (c) => {
+  const id = c.req.param("id");
+  if ((await getKey(c.env.DB, id)) === null) throw new ProxyError("not_found", "no such key");
+  const q = usageQuery(c, ["day", "model"], "day");
+  const report = await usageReport(c.env.DB, { ...q, keyId: id });
+  return c.json({ key_id: id, from: q.from, to: q.to, group_by: q.groupBy, ...report });
 });

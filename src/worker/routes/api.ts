@@ -1,13 +1,17 @@
 // API mode routes: `/api/v1/*` (and the `/claude/v1/*` alias) passed through to the Anthropic API,
-// plus count_tokens under every prefix.
+// plus count_tokens under every prefix. Every request with a key is metered (see usage/meter.ts).
 
 import { ProxyError } from "../../shared/errors.ts";
+import { estimateRequest } from "../../shared/estimate.ts";
 import { cleanUpstreamPath } from "../../shared/http/paths.ts";
 import type { Ctx } from "../context.ts";
 import { checkDeclaredLength, limitStream, parseJsonObject, readBody } from "../http/body.ts";
-import { admit, identify } from "../middleware/auth.ts";
-import { forward } from "../modes/api/passthrough.ts";
+import { identify } from "../middleware/auth.ts";
+import { callUpstream } from "../modes/api/passthrough.ts";
+import type { Mode } from "../storage/keys.ts";
 import { modelAllowed } from "../storage/keys.ts";
+import { admitEstimate, FREE, Meter } from "../usage/meter.ts";
+import { chatCompletions } from "./openai.ts";
 
 /** The upstream path for a request under `prefix`, or 404 when it is not a clean `/v1/...` path. */
 export function upstreamPathAfter(c: Ctx, prefix: string): string {
@@ -18,48 +22,78 @@ export function upstreamPathAfter(c: Ctx, prefix: string): string {
   return path;
 }
 
-/** A JSON request whose `model` the key must be allowed to use. The bytes go upstream unchanged. */
-async function forwardJson(c: Ctx, path: string, mode: "api" | null): Promise<Response> {
-  const identity = await identify(c);
-  const bytes = await readBody(c.req.raw, c.get("config").maxBodyBytes);
-  const body = parseJsonObject(bytes);
-  const model = typeof body.model === "string" ? body.model : null;
-  const caller = await admit(c, identity, { mode, model });
-  return forward(c, caller, { path, body: bytes });
+/**
+ * A JSON request naming a `model` the key must be allowed to use; its cost is reserved from the
+ * body (prompt estimate + max_tokens) unless the route is free. The bytes go upstream unchanged.
+ */
+async function forwardJson(c: Ctx, path: string, mode: Mode | null, free: boolean): Promise<Response> {
+  const meter = new Meter(c, await identify(c), { mode, format: "anthropic" });
+  return meter.guard(async () => {
+    const config = c.get("config");
+    const bytes = await readBody(c.req.raw, config.maxBodyBytes);
+    const body = parseJsonObject(bytes);
+    const model = typeof body.model === "string" ? body.model : null;
+    meter.modelRequested = model;
+    meter.modelUpstream = model;
+    meter.stream = body.stream === true;
+    const estimate = free ? FREE : admitEstimate(model, estimateRequest(body, config.defaultMaxTokens));
+    const caller = await meter.admit(model, estimate);
+    return meter.passthrough(await callUpstream(c, caller, { path, body: bytes }));
+  });
 }
 
-/** Message Batches name a model per request: every one must be allowed. */
+/**
+ * Message Batches name a model per request, every one of which must be allowed. Batch usage is only
+ * known when results are fetched, so keys with a budget may not create batches.
+ */
 async function forwardBatch(c: Ctx, path: string): Promise<Response> {
-  const identity = await identify(c);
-  const bytes = await readBody(c.req.raw, c.get("config").maxBodyBytes);
-  const body = parseJsonObject(bytes);
-  const caller = await admit(c, identity, { mode: "api", model: null });
-  const requests = Array.isArray(body.requests) ? body.requests : [];
-  for (const r of requests) {
-    const model = (r as { params?: { model?: unknown } } | null)?.params?.model;
-    if (typeof model === "string" && !modelAllowed(caller.record.models, model)) {
-      throw new ProxyError("permission", `this key is not allowed to use model "${model}"`);
+  const meter = new Meter(c, await identify(c), { mode: "api", format: "anthropic" });
+  return meter.guard(async () => {
+    const bytes = await readBody(c.req.raw, c.get("config").maxBodyBytes);
+    const body = parseJsonObject(bytes);
+    const caller = await meter.admit(null, null);
+    const { record } = caller;
+    if (
+      record.budget_usd_day !== null ||
+      record.budget_usd_month !== null ||
+      record.tokens_per_day !== null
+    ) {
+      throw new ProxyError(
+        "permission",
+        "this key has a budget, and Message Batches cannot be metered against it; use /v1/messages",
+      );
     }
-  }
-  return forward(c, caller, { path, body: bytes });
+    const requests = Array.isArray(body.requests) ? body.requests : [];
+    for (const r of requests) {
+      const model = (r as { params?: { model?: unknown } } | null)?.params?.model;
+      if (typeof model === "string" && !modelAllowed(record.models, model)) {
+        throw new ProxyError("permission", `this key is not allowed to use model "${model}"`);
+      }
+    }
+    return meter.passthrough(await callUpstream(c, caller, { path, body: bytes }));
+  });
 }
 
+/** Any other /v1 path and method (files, batch results, model details…): streamed both ways. */
 async function forwardStream(c: Ctx, path: string): Promise<Response> {
-  const identity = await identify(c);
-  const caller = await admit(c, identity, { mode: "api", model: null });
-  const limit = c.get("config").maxBodyBytes;
-  checkDeclaredLength(c.req.raw, limit);
-  const body = c.req.raw.body === null ? null : c.req.raw.body.pipeThrough(limitStream(limit));
-  return forward(c, caller, { path, body });
+  const meter = new Meter(c, await identify(c), { mode: "api", format: "anthropic" });
+  return meter.guard(async () => {
+    const limit = c.get("config").maxBodyBytes;
+    checkDeclaredLength(c.req.raw, limit);
+    const caller = await meter.admit(null, null);
+    const body = c.req.raw.body === null ? null : c.req.raw.body.pipeThrough(limitStream(limit));
+    return meter.passthrough(await callUpstream(c, caller, { path, body }));
+  });
 }
 
 export function apiMode(prefix: string) {
   return (c: Ctx): Promise<Response> => {
     const path = upstreamPathAfter(c, prefix);
     if (c.req.method === "POST") {
-      if (path === "/v1/messages") return forwardJson(c, path, "api");
-      if (path === "/v1/messages/count_tokens") return forwardJson(c, path, null);
+      if (path === "/v1/messages") return forwardJson(c, path, "api", false);
+      if (path === "/v1/messages/count_tokens") return forwardJson(c, path, null, true);
       if (path === "/v1/messages/batches") return forwardBatch(c, path);
+      if (path === "/v1/chat/completions") return chatCompletions(c);
     }
     return forwardStream(c, path);
   };
@@ -67,5 +101,5 @@ export function apiMode(prefix: string) {
 
 /** count_tokens outside `/api`: free to call, so any key may, whatever its modes. */
 export function countTokens(c: Ctx): Promise<Response> {
-  return forwardJson(c, "/v1/messages/count_tokens", null);
+  return forwardJson(c, "/v1/messages/count_tokens", null, true);
 }

@@ -9,7 +9,7 @@ export async function claudeCode(c: Ctx): Promise<Response> {
   const identity = await identify(c);
   const body = parseJsonObject(await readBody(c.req.raw, c.get("config").maxBodyBytes));
   const model = typeof body.model === "string" ? body.model : null;
-  await admit(c, identity, { mode: "claude-code", model });
+  await admit(c, identity, { mode: "claude-code", model, estimate: null });
   throw new ProxyError(
     "unavailable",
     "No Claude Code sidecar is connected. Start one with `npm run sidecar`, or use API mode under /api/.",

@@ -1,0 +1,171 @@
+// Metering one request from the moment its key is known: admission (with a cost reservation) by the
+// key's KeyGuard, the usage read off the response as it streams, and — after the response ended,
+// through waitUntil so it never delays a byte — the settlement and one ledger row. Exactly once.
+
+import { anthropicErrorType, ProxyError, type WireFormat } from "../../shared/errors.ts";
+import type { Estimate } from "../../shared/estimate.ts";
+import { clientResponseHeaders } from "../../shared/http/headers.ts";
+import { costUsd, emptyUsage, reservationUsd, type TokenUsage, totalTokens } from "../../shared/pricing.ts";
+import { type Outcome, tapUsage, type UsageSummary } from "../../shared/usage.ts";
+import type { Ctx } from "../context.ts";
+import type { AdmitEstimate } from "../limits/key-guard.ts";
+import { admit, type Caller, type Identity, keyGuard } from "../middleware/auth.ts";
+import type { Mode } from "../storage/keys.ts";
+import { insertUsage } from "./ledger.ts";
+
+export interface MeterInfo {
+  mode: Mode | null;
+  format: WireFormat;
+}
+
+export interface Finish {
+  status: number;
+  usage?: TokenUsage;
+  /** The model that answered, as the upstream or the sidecar reported it. */
+  model?: string | null;
+  /** When set (Claude Code mode: the Agent SDK's own figure), used instead of the price table. */
+  costUsd?: number | null;
+  errorType?: string | null;
+  outcome: Outcome | "refused";
+  ttfbMs?: number | null;
+}
+
+/** What a request may cost before it runs, to reserve against the key's budgets. */
+export function admitEstimate(model: string | null, est: Estimate, multiplier = 1): AdmitEstimate {
+  const usd = model === null ? null : reservationUsd(model, est.promptTokens, est.maxTokens);
+  return {
+    usd: usd === null ? null : usd * multiplier,
+    tokens: (est.promptTokens + est.maxTokens) * multiplier,
+  };
+}
+
+/** A request that spends no tokens (count_tokens, listings): counted for rate and concurrency only. */
+export const FREE: AdmitEstimate = { usd: 0, tokens: 0 };
+
+export class Meter {
+  readonly #c: Ctx;
+  readonly #identity: Identity;
+  readonly #info: MeterInfo;
+  readonly #startedAt = Date.now();
+  #reservation: string | null = null;
+  #done = false;
+  modelRequested: string | null = null;
+  modelUpstream: string | null = null;
+  stream = false;
+
+  constructor(c: Ctx, identity: Identity, info: MeterInfo) {
+    this.#c = c;
+    this.#identity = identity;
+    this.#info = info;
+  }
+
+  /** ms since the request arrived. */
+  elapsed(): number {
+    return Date.now() - this.#startedAt;
+  }
+
+  /** Runs the request; any error it throws is recorded (with its status) before it reaches the error handler. */
+  async guard(run: () => Promise<Response>): Promise<Response> {
+    try {
+      return await run();
+    } catch (e) {
+      const err = e instanceof ProxyError ? e : null;
+      const refused = err !== null && this.#reservation === null;
+      this.finish({
+        status: err?.status ?? 500,
+        errorType: anthropicErrorType(err?.code ?? "internal"),
+        outcome: refused ? "refused" : "error",
+      });
+      throw e;
+    }
+  }
+
+  /** Admission by the key's KeyGuard; throws the refusal in the route's format. */
+  async admit(model: string | null, estimate: AdmitEstimate | null): Promise<Caller> {
+    const caller = await admit(this.#c, this.#identity, { mode: this.#info.mode, model, estimate });
+    this.#reservation = caller.reservation;
+    return caller;
+  }
+
+  /** The upstream's Anthropic-format answer, passed through with usage read on the side. */
+  passthrough(upstream: Response): Response {
+    const body = this.tap(upstream.body, upstream.headers.get("content-type"), upstream.status);
+    return new Response(body, { status: upstream.status, headers: clientResponseHeaders(upstream.headers) });
+  }
+
+  /** Wraps an Anthropic-format body so the row is written when it ends; null bodies finish now. */
+  tap(body: ReadableStream<Uint8Array> | null, contentType: string | null, status: number) {
+    if (body === null) {
+      this.finish({ status, outcome: "complete", ttfbMs: Date.now() - this.#startedAt });
+      return null;
+    }
+    return tapUsage(body, {
+      contentType,
+      startedAt: this.#startedAt,
+      onDone: (s: UsageSummary) =>
+        this.finish({
+          status,
+          usage: s.usage,
+          model: s.model,
+          errorType: s.errorType,
+          outcome: s.outcome,
+          ttfbMs: s.ttfbMs,
+        }),
+    });
+  }
+
+  /** Records the request once: the ledger row and the settlement, after the response, via waitUntil. */
+  finish(f: Finish): void {
+    if (this.#done) return;
+    this.#done = true;
+    const c = this.#c;
+    const usage = f.usage ?? emptyUsage();
+    const model = f.model ?? this.modelUpstream ?? this.modelRequested;
+    const tokens = totalTokens(usage);
+    const cost =
+      f.costUsd !== undefined && f.costUsd !== null
+        ? f.costUsd
+        : tokens === 0 && !usage.web_search_requests
+          ? 0
+          : model === null
+            ? null
+            : costUsd(model, usage);
+    const now = Date.now();
+    const created = new Date(this.#startedAt).toISOString();
+    const url = new URL(c.req.url);
+    const writes: Promise<unknown>[] = [
+      insertUsage(c.env.DB, {
+        request_id: c.get("requestId"),
+        key_id: this.#identity.keyId,
+        created_at: created,
+        day: created.slice(0, 10),
+        mode: this.#info.mode ?? "any",
+        route: `${c.req.method} ${url.pathname}`,
+        format: this.#info.format,
+        model_requested: this.modelRequested,
+        model_upstream: f.model ?? this.modelUpstream,
+        status: f.status,
+        stream: this.stream ? 1 : 0,
+        input_tokens: usage.input_tokens,
+        output_tokens: usage.output_tokens,
+        cache_creation_input_tokens: usage.cache_creation_input_tokens,
+        cache_read_input_tokens: usage.cache_read_input_tokens,
+        cost_usd: cost,
+        ttfb_ms: f.ttfbMs ?? null,
+        duration_ms: now - this.#startedAt,
+        outcome: f.outcome,
+        error_type: f.errorType ?? null,
+      }),
+    ];
+    if (this.#reservation !== null) {
+      writes.push(keyGuard(c, this.#identity.keyId).settle(this.#reservation, { usd: cost, tokens }));
+    }
+    c.executionCtx.waitUntil(
+      Promise.all(writes).catch((e: unknown) => {
+        console.error(
+          `usage record failed (${c.get("requestId")}): ${e instanceof Error ? e.message : String(e)}`,
+        );
+      }),
+    );
+  }
+}

@@ -1,0 +1,284 @@
+// The official `openai` client pointed at CCProxy's API mode (`baseURL: <ccproxy>/api/v1`) with a
+// CCProxy key: everything an OpenAI app does, answered by the (mock) Anthropic API behind it.
+import OpenAI from "openai";
+import { beforeAll, describe, expect, it } from "vitest";
+import { byTestId, newKey, upstreamRequests, url } from "./helpers.ts";
+
+let key: string;
+beforeAll(async () => {
+  key = (await newKey()).key;
+});
+
+function client(headers: Record<string, string> = {}) {
+  return new OpenAI({ baseURL: `${url()}/api/v1`, apiKey: key, maxRetries: 0, defaultHeaders: headers });
+}
+
+/** What the Anthropic API received for the request tagged with `testId`. */
+async function upstreamBody(testId: string): Promise<Record<string, unknown>> {
+  const [seen] = await upstreamRequests(byTestId(testId));
+  return JSON.parse(seen?.body ?? "{}") as Record<string, unknown>;
+}
+
+const tools: OpenAI.Chat.ChatCompletionTool[] = [
+  {
+    type: "function",
+    function: {
+      name: "get_weather",
+      description: "Weather for a city",
+      parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+    },
+  },
+  {
+    type: "function",
+    function: {
+      name: "get_time",
+      parameters: { type: "object", properties: { tz: { type: "string" } }, required: ["tz"] },
+    },
+  },
+];
+
+describe("openai SDK through CCProxy API mode", () => {
+  it("completes a chat: content, finish_reason, usage, and the model name it asked for", async () => {
+    const testId = crypto.randomUUID();
+    const res = await client({ "x-test-id": testId }).chat.completions.create({
+      model: "gpt-4o",
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "user", content: "Say hello" },
+      ],
+      temperature: 1.5,
+      max_completion_tokens: 200,
+      user: "user-42",
+    });
+    expect(res.object).toBe("chat.completion");
+    expect(res.model).toBe("gpt-4o");
+    expect(res.choices[0]?.message.role).toBe("assistant");
+    expect(res.choices[0]?.message.content).toContain("Hello");
+    expect(res.choices[0]?.finish_reason).toBe("stop");
+    expect(res.usage?.total_tokens).toBe(
+      (res.usage?.prompt_tokens ?? 0) + (res.usage?.completion_tokens ?? 0),
+    );
+    const sent = await upstreamBody(testId);
+    expect(sent.model).toMatch(/^claude-/);
+    expect(sent.max_tokens).toBe(200);
+    expect(sent.metadata).toEqual({ user_id: "user-42" });
+    expect(JSON.stringify(sent.system)).toContain("Be brief.");
+  });
+
+  it("streams chunks with one id, the role first, and [DONE] handled by the SDK", async () => {
+    const stream = await client().chat.completions.create({
+      model: "gpt-4o-mini",
+      stream: true,
+      messages: [{ role: "user", content: "one two three four five six" }],
+    });
+    const chunks: OpenAI.Chat.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+    expect(chunks[0]?.choices[0]?.delta.role).toBe("assistant");
+    const text = chunks.map((c) => c.choices[0]?.delta.content ?? "").join("");
+    expect(text).toContain("one two three");
+    expect(chunks.filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0]?.finish_reason)).toEqual(
+      ["stop"],
+    );
+    expect(chunks.every((c) => c.model === "gpt-4o-mini")).toBe(true);
+  });
+
+  it("reports usage in a final chunk with include_usage", async () => {
+    const stream = await client().chat.completions.create({
+      model: "gpt-4o",
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: "user", content: "hi" }],
+    });
+    const chunks: OpenAI.Chat.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const last = chunks.at(-1);
+    expect(last?.choices).toEqual([]);
+    expect(last?.usage?.completion_tokens).toBeGreaterThan(0);
+    expect(chunks.slice(0, -1).every((c) => c.usage === null)).toBe(true);
+  });
+
+  it("makes parallel tool calls, streamed and not, and takes their results on the next turn", async () => {
+    const scenario = {
+      "x-mock-scenario":
+        'parallel calls=[{"name":"get_weather","input":{"city":"Paris"}},{"name":"get_time","input":{"tz":"CET"}}]',
+    };
+    const res = await client(scenario).chat.completions.create({
+      model: "gpt-4o",
+      messages: [{ role: "user", content: "Weather and time in Paris?" }],
+      tools,
+    });
+    const calls = res.choices[0]?.message.tool_calls ?? [];
+    expect(res.choices[0]?.finish_reason).toBe("tool_calls");
+    expect(calls.map((c) => (c.type === "function" ? c.function.name : ""))).toEqual([
+      "get_weather",
+      "get_time",
+    ]);
+    const first = calls[0];
+    expect(first?.type === "function" ? JSON.parse(first.function.arguments) : null).toEqual({
+      city: "Paris",
+    });
+
+    const stream = client(scenario).chat.completions.stream({
+      model: "gpt-4o",
+      messages: [{ role: "user", content: "Weather and time in Paris?" }],
+      tools,
+    });
+    const final = await stream.finalChatCompletion();
+    const streamedCalls = final.choices[0]?.message.tool_calls ?? [];
+    expect(
+      streamedCalls.map((c) => (c.type === "function" ? JSON.parse(c.function.arguments) : null)),
+    ).toEqual([{ city: "Paris" }, { tz: "CET" }]);
+
+    const testId = crypto.randomUUID();
+    const next = await client({ "x-test-id": testId }).chat.completions.create({
+      model: "gpt-4o",
+      tools,
+      messages: [
+        { role: "user", content: "Weather and time in Paris?" },
+        { role: "assistant", content: null, tool_calls: calls },
+        { role: "tool", tool_call_id: calls[0]?.id ?? "", content: "18°C and sunny" },
+        { role: "tool", tool_call_id: calls[1]?.id ?? "", content: "14:05" },
+      ],
+    });
+    expect(next.choices[0]?.message.content).toContain("18°C and sunny");
+    expect(next.choices[0]?.message.content).toContain("14:05");
+    const sent = (await upstreamBody(testId)) as {
+      messages: Array<{ role: string; content: Array<{ type: string }> }>;
+    };
+    expect(sent.messages.map((m) => m.role)).toEqual(["user", "assistant", "user"]);
+    expect(sent.messages[2]?.content.map((b) => b.type)).toEqual(["tool_result", "tool_result"]);
+  });
+
+  it("sends images: a data URI as base64, an https URL as a url source", async () => {
+    const testId = crypto.randomUUID();
+    const png =
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+    await client({ "x-test-id": testId }).chat.completions.create({
+      model: "gpt-4o",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "What is in these?" },
+            { type: "image_url", image_url: { url: `data:image/png;base64,${png}` } },
+            { type: "image_url", image_url: { url: "https://example.com/cat.jpg", detail: "high" } },
+          ],
+        },
+      ],
+    });
+    const sent = (await upstreamBody(testId)) as {
+      messages: Array<{ content: Array<Record<string, unknown>> }>;
+    };
+    const blocks = sent.messages[0]?.content ?? [];
+    expect(blocks[1]).toEqual({
+      type: "image",
+      source: { type: "base64", media_type: "image/png", data: png },
+    });
+    expect(blocks[2]).toEqual({ type: "image", source: { type: "url", url: "https://example.com/cat.jpg" } });
+  });
+
+  it("honours a JSON schema response_format through structured outputs", async () => {
+    const testId = crypto.randomUUID();
+    const res = await client({ "x-test-id": testId }).chat.completions.create({
+      model: "gpt-4o",
+      messages: [{ role: "user", content: "Give me a city" }],
+      response_format: {
+        type: "json_schema",
+        json_schema: {
+          name: "city",
+          strict: true,
+          schema: {
+            type: "object",
+            properties: { name: { type: "string" } },
+            required: ["name"],
+            additionalProperties: false,
+          },
+        },
+      },
+    });
+    expect(JSON.parse(res.choices[0]?.message.content ?? "")).toEqual({ name: "example" });
+    const sent = (await upstreamBody(testId)) as {
+      output_config?: { format?: { type: string; schema: unknown } };
+    };
+    expect(sent.output_config?.format?.type).toBe("json_schema");
+  });
+
+  it("gives back thinking as reasoning_content, and a client that sends it back is not broken", async () => {
+    const c = client({ "x-mock-scenario": "thinking" });
+    const res = await c.chat.completions.create({
+      model: "claude-sonnet-4-5",
+      reasoning_effort: "low",
+      messages: [{ role: "user", content: "Think, then answer" }],
+    });
+    const message = res.choices[0]?.message as { content: string | null; reasoning_content?: string };
+    expect(message.reasoning_content).toBeTruthy();
+    const testId = crypto.randomUUID();
+    const next = await client({ "x-test-id": testId }).chat.completions.create({
+      model: "claude-sonnet-4-5",
+      reasoning_effort: "low",
+      messages: [
+        { role: "user", content: "Think, then answer" },
+        {
+          role: "assistant",
+          content: message.content,
+          reasoning_content: message.reasoning_content,
+        } as OpenAI.Chat.ChatCompletionAssistantMessageParam,
+        { role: "user", content: "And again?" },
+      ],
+    });
+    expect(next.choices[0]?.finish_reason).toBe("stop");
+    const sent = (await upstreamBody(testId)) as {
+      messages: Array<{ role: string; content: unknown }>;
+      thinking?: unknown;
+    };
+    expect(JSON.stringify(sent.messages)).not.toContain('"type":"thinking"');
+    expect(sent.thinking).toEqual({ type: "enabled", budget_tokens: 2048 });
+  });
+
+  it("raises the SDK's error classes: n: 2 → BadRequestError, upstream 429 → RateLimitError", async () => {
+    const bad = await client()
+      .chat.completions.create({ model: "gpt-4o", n: 2, messages: [{ role: "user", content: "hi" }] })
+      .catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((bad as InstanceType<typeof OpenAI.BadRequestError>).param).toBe("n");
+
+    const limited = await client({ "x-mock-scenario": "error status=429 retry_after=9" })
+      .chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] })
+      .catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((limited as InstanceType<typeof OpenAI.RateLimitError>).headers?.get("retry-after")).toBe("9");
+
+    const overloaded = await client({ "x-mock-scenario": "error status=529" })
+      .chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] })
+      .catch((e: unknown) => e);
+    expect(overloaded).toBeInstanceOf(OpenAI.InternalServerError);
+    expect((overloaded as InstanceType<typeof OpenAI.InternalServerError>).status).toBe(503);
+
+    const wrongKey = new OpenAI({ baseURL: `${url()}/api/v1`, apiKey: "ccp_wrong", maxRetries: 0 });
+    await expect(
+      wrongKey.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }),
+    ).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it("raises a stream error when the upstream fails mid-stream", async () => {
+    const stream = await client({ "x-mock-scenario": "midstream_error" }).chat.completions.create({
+      model: "gpt-4o",
+      stream: true,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    await expect(
+      (async () => {
+        for await (const _ of stream) {
+          // consume
+        }
+      })(),
+    ).rejects.toThrow(/Overloaded/);
+  });
+
+  it("lists models that the OpenAI SDK parses, aliases included", async () => {
+    const ids: string[] = [];
+    for await (const m of client().models.list()) ids.push(m.id);
+    expect(ids).toEqual(expect.arrayContaining(["gpt-4o", "claude-sonnet-4-5"]));
+  });
+});
