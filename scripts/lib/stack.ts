@@ -68,6 +68,8 @@ export interface WorkerOptions {
   persistDir?: string;
   /** Where the env file goes; default a fresh dir under .wrangler/tmp. */
   stateDir?: string;
+  /** Another wrangler config (default: the project's wrangler.toml). */
+  config?: string;
   /** wrangler's --log-level; default "warn" (request lines are "info"). */
   logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none";
   /** Lines of wrangler's output, for a caller that wants to show or keep them. */
@@ -80,13 +82,19 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-export async function waitForHealth(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+export async function waitForHealth(
+  url: string,
+  timeoutMs: number,
+  child?: ChildProcess,
+  anyStatus = false,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child && child.exitCode !== null) throw new Error(`process exited with code ${child.exitCode}`);
     try {
       const res = await fetch(`${url}/health`);
-      if (res.ok) return;
+      await res.arrayBuffer();
+      if (res.ok || anyStatus) return;
     } catch {
       // not listening yet
     }
@@ -137,6 +145,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     opts.logLevel ?? "warn",
   );
   if (opts.persistDir) args.push("--persist-to", opts.persistDir);
+  if (opts.config) args.push("--config", opts.config);
   const child = spawn(process.execPath, [wranglerBin(), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...QUIET_ENV },
@@ -150,7 +159,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   child.stderr?.on("data", onLine);
   const url = `http://127.0.0.1:${opts.port}`;
   try {
-    await waitForHealth(url, 60_000, child);
+    await waitForHealth(url, 60_000, child, opts.config !== undefined);
   } catch (e) {
     await stopProcess(child);
     throw e;

@@ -38,7 +38,7 @@ async function forwardJson(c: Ctx, path: string, mode: Mode | null, free: boolea
     meter.stream = body.stream === true;
     const estimate = free ? FREE : admitEstimate(model, estimateRequest(body, config.defaultMaxTokens));
     const caller = await meter.admit(model, estimate);
-    return meter.passthrough(await callUpstream(c, caller, { path, body: bytes }));
+    return meter.passthrough(await meter.upstream(() => callUpstream(c, caller, { path, body: bytes })));
   });
 }
 
@@ -70,7 +70,7 @@ async function forwardBatch(c: Ctx, path: string): Promise<Response> {
         throw new ProxyError("permission", `this key is not allowed to use model "${model}"`);
       }
     }
-    return meter.passthrough(await callUpstream(c, caller, { path, body: bytes }));
+    return meter.passthrough(await meter.upstream(() => callUpstream(c, caller, { path, body: bytes })));
   });
 }
 
@@ -82,7 +82,7 @@ async function forwardStream(c: Ctx, path: string): Promise<Response> {
     checkDeclaredLength(c.req.raw, limit);
     const caller = await meter.admit(null, null);
     const body = c.req.raw.body === null ? null : c.req.raw.body.pipeThrough(limitStream(limit));
-    return meter.passthrough(await callUpstream(c, caller, { path, body }));
+    return meter.passthrough(await meter.upstream(() => callUpstream(c, caller, { path, body })));
   });
 }
 

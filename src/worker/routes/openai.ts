@@ -43,12 +43,14 @@ export async function chatCompletions(c: Ctx): Promise<Response> {
       body.model,
       admitEstimate(body.model, estimateRequest(body, config.defaultMaxTokens)),
     );
-    const upstream = await callUpstream(c, caller, {
-      path: "/v1/messages",
-      method: "POST",
-      body: new TextEncoder().encode(JSON.stringify(body)),
-      headers: anthropicHeaders(c),
-    });
+    const upstream = await meter.upstream(() =>
+      callUpstream(c, caller, {
+        path: "/v1/messages",
+        method: "POST",
+        body: new TextEncoder().encode(JSON.stringify(body)),
+        headers: anthropicHeaders(c),
+      }),
+    );
 
     if (!upstream.ok) {
       const text = await upstream.text();
@@ -73,7 +75,10 @@ export async function chatCompletions(c: Ctx): Promise<Response> {
       const out = tapped?.pipeThrough(
         new AnthropicToOpenAIStream({ model: context.model, includeUsage: context.includeUsage }),
       );
-      return new Response(out ?? null, { status: 200, headers: SSE_HEADERS });
+      return new Response(out ?? null, {
+        status: 200,
+        headers: meter.serverTiming(new Headers(SSE_HEADERS)),
+      });
     }
 
     const message = (await upstream.json()) as Message;
@@ -86,6 +91,8 @@ export async function chatCompletions(c: Ctx): Promise<Response> {
       outcome: "complete",
       ttfbMs: meter.elapsed(),
     });
-    return c.json(anthropicToOpenAIResponse(message, { model: context.model }));
+    return new Response(JSON.stringify(anthropicToOpenAIResponse(message, { model: context.model })), {
+      headers: meter.serverTiming(new Headers({ "content-type": "application/json" })),
+    });
   });
 }

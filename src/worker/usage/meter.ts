@@ -47,7 +47,10 @@ export class Meter {
   readonly #identity: Identity;
   readonly #info: MeterInfo;
   readonly #startedAt = Date.now();
+  readonly #perfStart = performance.now();
   #reservation: string | null = null;
+  #admitMs: number | null = null;
+  #upstreamMs: number | null = null;
   #done = false;
   modelRequested: string | null = null;
   modelUpstream: string | null = null;
@@ -61,7 +64,7 @@ export class Meter {
 
   /** ms since the request arrived. */
   elapsed(): number {
-    return Date.now() - this.#startedAt;
+    return performance.now() - this.#perfStart;
   }
 
   /** Runs the request; any error it throws is recorded (with its status) before it reaches the error handler. */
@@ -82,15 +85,41 @@ export class Meter {
 
   /** Admission by the key's KeyGuard; throws the refusal in the route's format. */
   async admit(model: string | null, estimate: AdmitEstimate | null): Promise<Caller> {
+    const t0 = performance.now();
     const caller = await admit(this.#c, this.#identity, { mode: this.#info.mode, model, estimate });
+    this.#admitMs = performance.now() - t0;
     this.#reservation = caller.reservation;
     return caller;
+  }
+
+  /** Times the upstream call up to its response headers (for Server-Timing). */
+  async upstream(call: () => Promise<Response>): Promise<Response> {
+    const t0 = performance.now();
+    try {
+      return await call();
+    } finally {
+      this.#upstreamMs = performance.now() - t0;
+    }
+  }
+
+  /**
+   * `Server-Timing`: the KeyGuard check, the wait for the upstream's headers, and everything CCProxy
+   * did before the response headers, so operators (and `npm run bench`) can see CCProxy's own share.
+   */
+  serverTiming(headers: Headers): Headers {
+    const parts: string[] = [];
+    if (this.#admitMs !== null) parts.push(`ccproxy-admit;dur=${this.#admitMs.toFixed(2)}`);
+    if (this.#upstreamMs !== null) parts.push(`ccproxy-upstream;dur=${this.#upstreamMs.toFixed(2)}`);
+    parts.push(`ccproxy-total;dur=${this.elapsed().toFixed(2)}`);
+    headers.append("server-timing", parts.join(", "));
+    return headers;
   }
 
   /** The upstream's Anthropic-format answer, passed through with usage read on the side. */
   passthrough(upstream: Response): Response {
     const body = this.tap(upstream.body, upstream.headers.get("content-type"), upstream.status);
-    return new Response(body, { status: upstream.status, headers: clientResponseHeaders(upstream.headers) });
+    const headers = this.serverTiming(clientResponseHeaders(upstream.headers));
+    return new Response(body, { status: upstream.status, headers });
   }
 
   /** Wraps an Anthropic-format body so the row is written when it ends; null bodies finish now. */
