@@ -27,7 +27,12 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: ["test/shared/**/*.test.ts", "test/mock/**/*.test.ts", "test/sidecar/**/*.test.ts"],
+          include: [
+            "test/shared/**/*.test.ts",
+            "test/mock/**/*.test.ts",
+            "test/sidecar/**/*.test.ts",
+            "test/cli/**/*.test.ts",
+          ],
         },
       },
       {
