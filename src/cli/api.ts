@@ -1,58 +1,17 @@
 // The admin API's wire shapes as the CLI reads them, and the light checks that turn a foreign answer
 // (a proxy's HTML page, an older CCProxy) into a clear error instead of a crash.
 
-export interface KeyRecord {
-  id: string;
-  name: string;
-  key_prefix: string;
-  modes: string[];
-  models: string[] | null;
-  byo: boolean;
-  rpm: number | null;
-  max_concurrent: number | null;
-  budget_usd_day: number | null;
-  budget_usd_month: number | null;
-  tokens_per_day: number | null;
-  expires_at: string | null;
-  revoked_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+import type { CreatedKey, KeyRecord, UsageReport, UsageTotals } from "../shared/admin-api.ts";
 
-/** `POST /admin/keys` answers the record plus the secret, the only time it is ever shown. */
-export interface CreatedKey extends KeyRecord {
-  key: string;
-}
-
-export interface UsageTotals {
-  requests: number;
-  errors: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_creation_input_tokens: number;
-  cache_read_input_tokens: number;
-  cost_usd: number | null;
-  unpriced_requests: number;
-}
-
-export const GROUP_BY = ["key", "model", "day"] as const;
-export type GroupBy = (typeof GROUP_BY)[number];
-
-/** One row: the totals plus what it is grouped by (`key_id`+`key_name`, `model` or `day`). */
-export interface UsageRow extends UsageTotals {
-  key_id?: string;
-  key_name?: string | null;
-  model?: string | null;
-  day?: string;
-}
-
-export interface UsageReport {
-  from: string;
-  to: string;
-  group_by: GroupBy;
-  data: UsageRow[];
-  total: UsageTotals;
-}
+export type {
+  CreatedKey,
+  GroupBy,
+  KeyRecord,
+  UsageReport,
+  UsageRow,
+  UsageTotals,
+} from "../shared/admin-api.ts";
+export { GROUPS as GROUP_BY } from "../shared/admin-api.ts";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);

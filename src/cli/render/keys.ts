@@ -1,5 +1,6 @@
 // How keys look on a terminal: the list table, one key's fields, and the one-time secret banner.
 
+import { MODES } from "../../shared/admin-api.ts";
 import type { CreatedKey, KeyRecord } from "../api.ts";
 import {
   DASH,
@@ -33,9 +34,8 @@ export function limitsSummary(k: KeyRecord): string {
 
 const prefix = (k: KeyRecord) => `${k.key_prefix}…`;
 
-/** The modes a key may use, short for the list: `all` for both, which is also the default. */
-const ALL_MODES = ["api", "claude-code"];
-const modesCell = (k: KeyRecord) => (ALL_MODES.every((m) => k.modes.includes(m)) ? "all" : k.modes.join(","));
+/** The modes a key may use, short for the list: `all` for every mode, which is also the default. */
+const modesCell = (k: KeyRecord) => (MODES.every((m) => k.modes.includes(m)) ? "all" : k.modes.join(","));
 
 /** The `keys list` table; a STATUS column only when some key shown is not active. */
 export function keysTable(keys: KeyRecord[], now: Date): string[] {

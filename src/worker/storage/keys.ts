@@ -1,34 +1,10 @@
 // Key records in D1: create (returning the secret once), list, read, update, revoke, and the
 // hash → id lookup used on every request.
 
+import { type KeyRecord, LIMIT_FIELDS, type Limits, type Mode } from "../../shared/admin-api.ts";
 import { randomBase62, sha256Hex } from "../../shared/ids.ts";
 
-export const MODES = ["api", "claude-code"] as const;
-export type Mode = (typeof MODES)[number];
-
-export const LIMIT_FIELDS = [
-  "rpm",
-  "max_concurrent",
-  "budget_usd_day",
-  "budget_usd_month",
-  "tokens_per_day",
-] as const;
-export type LimitField = (typeof LIMIT_FIELDS)[number];
-export type Limits = Record<LimitField, number | null>;
-
-/** A key as the admin API shows it: everything but the secret and its hash. */
-export interface KeyRecord extends Limits {
-  id: string;
-  name: string;
-  key_prefix: string;
-  modes: Mode[];
-  models: string[] | null;
-  byo: boolean;
-  expires_at: string | null;
-  revoked_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+export { type KeyRecord, LIMIT_FIELDS, type Limits, MODES, type Mode } from "../../shared/admin-api.ts";
 
 interface KeyRow extends Limits {
   id: string;

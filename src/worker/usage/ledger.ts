@@ -1,5 +1,9 @@
 // The usage ledger in D1: one row per request, and the sums the admin API and /v1/me report.
 
+import type { GroupBy, UsageTotals } from "../../shared/admin-api.ts";
+
+export { GROUPS, type GroupBy, type UsageTotals } from "../../shared/admin-api.ts";
+
 export interface UsageRow {
   request_id: string;
   key_id: string;
@@ -55,19 +59,6 @@ export async function insertUsage(db: D1Database, row: UsageRow): Promise<void> 
     .run();
 }
 
-export interface UsageTotals {
-  requests: number;
-  errors: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_creation_input_tokens: number;
-  cache_read_input_tokens: number;
-  /** Null when nothing in the group had a known price. */
-  cost_usd: number | null;
-  /** Requests that used tokens of a model without a known price (their cost is not in cost_usd). */
-  unpriced_requests: number;
-}
-
 const SUMS = `COUNT(*) AS requests,
   COALESCE(SUM(status >= 400), 0) AS errors,
   COALESCE(SUM(input_tokens), 0) AS input_tokens,
@@ -76,9 +67,6 @@ const SUMS = `COUNT(*) AS requests,
   COALESCE(SUM(cache_read_input_tokens), 0) AS cache_read_input_tokens,
   SUM(cost_usd) AS cost_usd,
   COALESCE(SUM(cost_usd IS NULL), 0) AS unpriced_requests`;
-
-export const GROUPS = ["key", "model", "day"] as const;
-export type GroupBy = (typeof GROUPS)[number];
 
 const GROUP_SQL: Record<GroupBy, { select: string; by: string }> = {
   key: { select: "u.key_id AS key_id, k.name AS key_name", by: "u.key_id" },
