@@ -7,7 +7,7 @@ import { ConfigError } from "./env.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { admin } from "./routes/admin.ts";
 import { apiMode, countTokens } from "./routes/api.ts";
-import { claudeCode } from "./routes/claude-code.ts";
+import { claudeCode, tunnel } from "./routes/claude-code.ts";
 import { health } from "./routes/health.ts";
 import { me } from "./routes/me.ts";
 import { apiModels, claudeCodeModels } from "./routes/models.ts";
@@ -29,6 +29,8 @@ export function buildApp(): Hono<AppEnv> {
 
   app.get("/health", health);
   app.all("/health", methodNotAllowed("GET"));
+  app.get("/tunnel", tunnel);
+  app.all("/tunnel", methodNotAllowed("GET"));
   app.route("/admin", admin);
   app.get("/v1/me", me);
   app.all("/v1/me", methodNotAllowed("GET"));

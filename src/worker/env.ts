@@ -18,6 +18,10 @@ declare global {
     DEFAULT_MAX_TOKENS?: string;
     /** Largest accepted request body in bytes. Default 33554432 (32 MiB, as the Anthropic API). */
     MAX_BODY_BYTES?: string;
+    /** How long a Claude Code mode request waits for a free sidecar before a 503/529, in ms. Default 5000. */
+    SIDECAR_WAIT_MS?: string;
+    /** Model turns a Claude Code run is assumed to take when its cost is reserved against a budget. Default 10. */
+    CC_RESERVE_TURNS?: string;
   }
 }
 
@@ -62,6 +66,8 @@ const ConfigSchema = z.object({
   MODEL_ALIASES: z.string().optional(),
   DEFAULT_MAX_TOKENS: positiveInt("DEFAULT_MAX_TOKENS", 4096),
   MAX_BODY_BYTES: positiveInt("MAX_BODY_BYTES", 32 * 1024 * 1024),
+  SIDECAR_WAIT_MS: positiveInt("SIDECAR_WAIT_MS", 5000),
+  CC_RESERVE_TURNS: positiveInt("CC_RESERVE_TURNS", 10),
 });
 
 export interface Config {
@@ -72,6 +78,8 @@ export interface Config {
   readonly modelAliases: ModelAliasTable;
   readonly defaultMaxTokens: number;
   readonly maxBodyBytes: number;
+  readonly sidecarWaitMs: number;
+  readonly ccReserveTurns: number;
 }
 
 export class ConfigError extends Error {
@@ -103,6 +111,8 @@ export function loadConfig(env: AppBindings): Config {
     modelAliases,
     defaultMaxTokens: e.DEFAULT_MAX_TOKENS,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    sidecarWaitMs: e.SIDECAR_WAIT_MS,
+    ccReserveTurns: e.CC_RESERVE_TURNS,
   });
   cache.set(env, config);
   return config;

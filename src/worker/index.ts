@@ -3,5 +3,6 @@
 import { buildApp } from "./app.ts";
 
 export { KeyGuard } from "./limits/key-guard.ts";
+export { TunnelHub } from "./modes/claude-code/hub.ts";
 
 export default buildApp() satisfies ExportedHandler<Env>;

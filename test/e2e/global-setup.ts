@@ -1,15 +1,18 @@
-// End-to-end stack for the e2e tests: the mock Anthropic upstream and `wrangler dev` with a freshly
-// migrated local D1, both on 127.0.0.1, both stopped when the run ends.
+// End-to-end stack for the e2e tests: the mock Anthropic upstream, `wrangler dev` with a freshly
+// migrated local D1, and a Claude Code sidecar connected to it (its agent talking to the mock), all on
+// 127.0.0.1, all stopped when the run ends.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { freePort, migrateLocal, startWorker } from "../../scripts/lib/stack.ts";
 import { startMock } from "../../src/mock/server.ts";
+import { startSidecar, waitForSidecars } from "../support/sidecar-process.ts";
 
 export const ADMIN_TOKEN = "e2e-admin-token";
 export const TEAM_KEY = "sk-ant-e2e-team-key";
-export const TUNNEL_SECRET = "e2e-tunnel-secret";
+/** The tunnel protocol refuses secrets under 32 characters. */
+export const TUNNEL_SECRET = "e2e-tunnel-secret-long-enough-for-hmac";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -18,6 +21,8 @@ declare module "vitest" {
     adminToken: string;
     teamKey: string;
     tunnelSecret: string;
+    /** The shared sidecar's CC_WORKSPACE_ROOT: each key works in `<root>/<key id>`. */
+    workspaceRoot: string;
   }
 }
 
@@ -36,17 +41,40 @@ export default async function setup(project: TestProject): Promise<() => Promise
       ANTHROPIC_API_KEY: TEAM_KEY,
       ADMIN_TOKEN,
       TUNNEL_SECRET,
+      // Claude Code mode requests with no sidecar answer 503 after this wait (default 5 s).
+      SIDECAR_WAIT_MS: "1500",
     },
     onOutput: (line) => output.push(line),
   }).catch((e: unknown) => {
     throw new Error(`wrangler dev did not start: ${String(e)}\n${output.join("\n")}`);
   });
+  const workspaceRoot = join(dir, "workspaces");
+  const sidecar = startSidecar({
+    ccproxyUrl: worker.url,
+    secret: TUNNEL_SECRET,
+    env: {
+      ANTHROPIC_BASE_URL: mock.url,
+      ANTHROPIC_API_KEY: "test",
+      CC_WORKSPACE_ROOT: workspaceRoot,
+      CC_SIDECAR_NAME: "e2e-shared",
+    },
+  });
+  try {
+    await waitForSidecars(worker.url, (n) => n >= 1, 30_000);
+  } catch (e) {
+    await sidecar.stop("SIGKILL");
+    await worker.stop();
+    await mock.close();
+    throw new Error(`the sidecar did not connect: ${String(e)}\n${sidecar.lines.join("\n")}`);
+  }
   project.provide("ccproxyUrl", worker.url);
   project.provide("mockUrl", mock.url);
   project.provide("adminToken", ADMIN_TOKEN);
   project.provide("teamKey", TEAM_KEY);
   project.provide("tunnelSecret", TUNNEL_SECRET);
+  project.provide("workspaceRoot", workspaceRoot);
   return async () => {
+    await sidecar.stop("SIGTERM");
     await worker.stop();
     await mock.close();
     rmSync(dir, { recursive: true, force: true });

@@ -1,18 +1,75 @@
-// Claude Code mode routes: answered by the Claude Code agent in a sidecar reached over the tunnel.
+// Claude Code mode routes: answered by the Claude Code agent in a sidecar reached over the tunnel,
+// and `/tunnel`, where sidecars dial in (the WebSocket goes to the TunnelHub Durable Object).
 
 import { ProxyError } from "../../shared/errors.ts";
+import { estimateRequest } from "../../shared/estimate.ts";
+import { resolveModel } from "../../shared/models.ts";
 import type { Ctx } from "../context.ts";
 import { parseJsonObject, readBody } from "../http/body.ts";
-import { admit, identify } from "../middleware/auth.ts";
+import { identify } from "../middleware/auth.ts";
+import { dispatchToSidecar, hub } from "../modes/claude-code/dispatch.ts";
+import { admitEstimate, Meter } from "../usage/meter.ts";
+
+/** Output a Claude Code turn is assumed to produce at least, whatever max_tokens the client sent. */
+const MIN_TURN_OUTPUT = 4096;
 
 export async function claudeCode(c: Ctx): Promise<Response> {
-  const identity = await identify(c);
-  const body = parseJsonObject(await readBody(c.req.raw, c.get("config").maxBodyBytes));
-  const model = typeof body.model === "string" ? body.model : null;
-  await admit(c, identity, { mode: "claude-code", model, estimate: null });
-  throw new ProxyError(
-    "unavailable",
-    "No Claude Code sidecar is connected. Start one with `npm run sidecar`, or use API mode under /api/.",
-    { retryAfter: 5 },
-  );
+  const meter = new Meter(c, await identify(c), { mode: "claude-code", format: c.get("format") });
+  return meter.guard(async () => {
+    const config = c.get("config");
+    const bytes = await readBody(c.req.raw, config.maxBodyBytes);
+    const body = parseJsonObject(bytes);
+    const requested = typeof body.model === "string" ? body.model : null;
+    // The sidecar resolves aliases with the same table; a run without a model is reserved as Opus,
+    // Claude Code's default.
+    const model = resolveModel(config.modelAliases, requested ?? "opus");
+    meter.modelRequested = requested;
+    meter.modelUpstream = model;
+    meter.stream = body.stream === true;
+    // An agent run is several model calls: reserve CC_RESERVE_TURNS of them; the SDK's real cost settles it.
+    const est = estimateRequest(body, MIN_TURN_OUTPUT);
+    const maxTokens = Math.max(MIN_TURN_OUTPUT, numberOr(body.max_completion_tokens, body.max_tokens));
+    const caller = await meter.admit(
+      requested === null ? null : model,
+      admitEstimate(model, { promptTokens: est.promptTokens, maxTokens }, config.ccReserveTurns),
+    );
+    const url = new URL(c.req.url);
+    const run = await dispatchToSidecar(c, caller, {
+      format: c.get("format"),
+      path: url.pathname + url.search,
+      body: bytes,
+    });
+    const status = run.response.status;
+    const ttfbMs = meter.elapsed();
+    c.executionCtx.waitUntil(
+      run.done.then((s) =>
+        meter.finish({
+          status,
+          usage: s.usage,
+          model: s.model,
+          costUsd: s.costUsd,
+          outcome: s.outcome,
+          ttfbMs,
+        }),
+      ),
+    );
+    return run.response;
+  });
+}
+
+function numberOr(...values: unknown[]): number {
+  for (const v of values) if (typeof v === "number" && Number.isFinite(v)) return v;
+  return 0;
+}
+
+/** GET /tunnel: a sidecar's WebSocket upgrade, handed to the hub as is (it checks the handshake). */
+export async function tunnel(c: Ctx): Promise<Response> {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket")
+    throw new ProxyError(
+      "invalid_request",
+      "/tunnel is where CCProxy sidecars connect: a WebSocket endpoint (Upgrade: websocket). Run `npm run sidecar`.",
+    );
+  const res = await hub(c.env).fetch(c.req.raw);
+  // A response from a stub has immutable headers; the request-id middleware adds to them.
+  return new Response(res.body, { status: res.status, headers: res.headers, webSocket: res.webSocket });
 }
