@@ -1,20 +1,25 @@
 // `npm start`: the whole stack on this machine. Local D1 migrated, `wrangler dev` on 127.0.0.1, a dev
 // key, and the env lines to paste. Without ANTHROPIC_API_KEY it runs against the built-in mock upstream.
 
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type MockServer, startMock } from "../src/mock/server.ts";
 import { randomBase62 } from "../src/shared/ids.ts";
-import { freePort, migrateLocal, ROOT, type RunningWorker, startWorker } from "./lib/stack.ts";
+import { freePort, migrateLocal, ROOT, type RunningWorker, startWorker, stopProcess } from "./lib/stack.ts";
 
 const { values: args } = parseArgs({
   options: {
     port: { type: "string", default: process.env.PORT ?? "8787" },
     "mock-port": { type: "string" },
     verbose: { type: "boolean", default: false },
+    "no-sidecar": { type: "boolean", default: false },
   },
 });
+
+/** Where the dev key, tokens and (with CCPROXY_STATE_DIR) the local D1/DO state live. */
+const STATE_DIR = process.env.CCPROXY_STATE_DIR ?? join(ROOT, ".ccproxy");
 
 /** `.dev.vars` (wrangler's local secrets file), if present: KEY=VALUE lines, values optionally quoted. */
 function readDevVars(): Record<string, string> {
@@ -37,7 +42,7 @@ interface DevState {
   key?: string;
 }
 
-const stateFile = join(ROOT, ".ccproxy", "dev.json");
+const stateFile = join(STATE_DIR, "dev.json");
 
 function loadState(): DevState {
   try {
@@ -48,7 +53,7 @@ function loadState(): DevState {
 }
 
 function saveState(state: DevState): void {
-  mkdirSync(join(ROOT, ".ccproxy"), { recursive: true });
+  mkdirSync(STATE_DIR, { recursive: true });
   writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }
 
@@ -73,6 +78,48 @@ async function devKey(base: string, state: DevState): Promise<{ id: string; key:
   if (res.status !== 201) throw new Error(`could not create the dev key: ${res.status} ${await res.text()}`);
   const created = (await res.json()) as { id: string; key: string };
   return { id: created.id, key: created.key };
+}
+
+/**
+ * `npm run sidecar` as a child: dialing this stack's tunnel. Offline, the agent talks to the mock
+ * upstream; otherwise it uses this machine's Claude Code login or ANTHROPIC_API_KEY, as the user's
+ * own `claude` would.
+ */
+function startSidecar(
+  url: string,
+  secret: string,
+  offline: { baseUrl: string; apiKey: string } | null,
+): ChildProcess {
+  const env: Record<string, string | undefined> = { ...process.env, CCPROXY_URL: url, TUNNEL_SECRET: secret };
+  if (offline) {
+    env.ANTHROPIC_BASE_URL = offline.baseUrl;
+    env.ANTHROPIC_API_KEY = offline.apiKey;
+    env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = "1";
+  }
+  const child = spawn(process.execPath, [join(ROOT, "src/sidecar/main.ts")], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const onLine = (d: Buffer) => {
+    for (const line of d.toString().split("\n")) if (line.trim()) process.stdout.write(`[sidecar] ${line}\n`);
+  };
+  child.stdout?.on("data", onLine);
+  child.stderr?.on("data", onLine);
+  return child;
+}
+
+async function waitForSidecar(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const health = (await (await fetch(`${url}/health`)).json()) as { sidecars?: number };
+    if ((health.sidecars ?? 0) > 0) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  process.stdout.write(
+    "The sidecar did not connect within 30 s; see its lines above. API mode works regardless.\n",
+  );
 }
 
 function box(lines: string[]): string[] {
@@ -101,12 +148,20 @@ async function main(): Promise<void> {
     upstreamBase = mock.url;
   }
 
+  // wrangler's default .wrangler/state, unless a state dir was asked for (tests, several stacks).
+  const persistDir = process.env.CCPROXY_STATE_DIR ? join(STATE_DIR, "wrangler") : undefined;
   process.stdout.write("Applying local D1 migrations…\n");
-  await migrateLocal();
+  await migrateLocal(persistDir);
   const port = Number(args.port);
   process.stdout.write(`Starting wrangler dev on 127.0.0.1:${port}…\n`);
   let worker: RunningWorker | undefined;
+  let sidecar: ChildProcess | undefined;
+  let stopping = false;
   const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    // The sidecar first: it drains its runs (SIGTERM), then the Worker it is connected to.
+    if (sidecar) await stopProcess(sidecar, 35_000);
     await worker?.stop();
     await mock?.close();
     process.exit(code);
@@ -116,6 +171,7 @@ async function main(): Promise<void> {
 
   worker = await startWorker({
     port,
+    ...(persistDir ? { persistDir, stateDir: join(STATE_DIR, "tmp") } : {}),
     logLevel: args.verbose ? "info" : "warn",
     vars: {
       ANTHROPIC_BASE_URL: upstreamBase,
@@ -131,6 +187,21 @@ async function main(): Promise<void> {
   });
 
   const { id, key } = await devKey(worker.url, state);
+  if (!args["no-sidecar"]) {
+    process.stdout.write("Starting a local Claude Code sidecar…\n");
+    sidecar = startSidecar(
+      worker.url,
+      state.tunnel_secret,
+      mock ? { baseUrl: mock.url, apiKey: upstreamKey } : null,
+    );
+    sidecar.on("exit", (code) => {
+      if (!stopping)
+        process.stdout.write(
+          `the sidecar exited (${code}); Claude Code mode is unavailable until it runs again.\n`,
+        );
+    });
+    await waitForSidecar(worker.url, 30_000);
+  }
   state.key_id = id;
   state.key = key;
   saveState(state);
@@ -150,7 +221,7 @@ async function main(): Promise<void> {
           "",
         ]
       : [`Upstream: ${upstreamBase} with your ANTHROPIC_API_KEY.`, ""]),
-    `Dev key (kept in .ccproxy/dev.json): ${key}`,
+    `Dev key (kept in ${stateFile}): ${key}`,
     "",
     "Anthropic SDK or Claude Code, API mode:",
     `  export ANTHROPIC_BASE_URL=${u}/api`,
@@ -158,8 +229,12 @@ async function main(): Promise<void> {
     "OpenAI SDK, API mode:",
     `  export OPENAI_BASE_URL=${u}/api/v1`,
     `  export OPENAI_API_KEY=${key}`,
-    "Claude Code mode (answered by the Claude Code agent in a sidecar):",
+    args["no-sidecar"]
+      ? "Claude Code mode (no sidecar started: run `npm run sidecar` with the lines below):"
+      : "Claude Code mode (answered by the Claude Code agent in the local sidecar):",
     `  export ANTHROPIC_BASE_URL=${u}        # or OPENAI_BASE_URL=${u}/v1`,
+    "Another sidecar (this stack's tunnel):",
+    `  CCPROXY_URL=${u} TUNNEL_SECRET=${state.tunnel_secret} npm run sidecar`,
     "Admin CLI:",
     `  export CCPROXY_URL=${u} CCPROXY_ADMIN_TOKEN=${state.admin_token}`,
     "",
