@@ -3,7 +3,7 @@
 // the KeyGuard check alone, per-event streaming delay, stream conversion throughput, 1,000 concurrent
 // streams, and the Worker's memory over 10,000 requests. Bounded in count and time; stops itself.
 
-import { execFileSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +11,10 @@ import { parseArgs } from "node:util";
 import { type MockServer, startMock } from "../src/mock/server.ts";
 import { AnthropicToOpenAIStream, OpenAIStreamConverter } from "../src/shared/convert/stream.ts";
 import { type SseEvent, SseParser } from "../src/shared/sse/decode.ts";
-import { freePort, migrateLocal, ROOT, type RunningWorker, startWorker } from "./lib/stack.ts";
+import { parsePolicy } from "../src/sidecar/policy.ts";
+import { Runner } from "../src/sidecar/runner.ts";
+import { connectInspector } from "./lib/inspector.ts";
+import { freePort, migrateLocal, ROOT, type RunningWorker, startWorker, stopProcess } from "./lib/stack.ts";
 
 const { values: args } = parseArgs({
   options: { quick: { type: "boolean", default: false }, json: { type: "boolean", default: false } },
@@ -22,6 +25,8 @@ const N_STREAM_RUNS = Q ? 5 : 20;
 const N_CONCURRENT = 1000;
 const N_MEMORY = Q ? 2000 : 10_000;
 const CONVERT_EVENTS = Q ? 100_000 : 500_000;
+const N_AGENT = Q ? 8 : 30;
+const TUNNEL_SECRET = "bench-tunnel-secret-0123456789abcdef";
 
 interface Row {
   metric: string;
@@ -328,16 +333,24 @@ function workerdRssMiB(rootPid: number): number {
   const tree = new Set([rootPid]);
   for (let grew = true; grew; ) {
     grew = false;
-    for (const p of procs) if (tree.has(p.ppid) && !tree.has(p.pid)) tree.add(p.pid), (grew = true);
+    for (const p of procs) {
+      if (tree.has(p.ppid) && !tree.has(p.pid)) {
+        tree.add(p.pid);
+        grew = true;
+      }
+    }
   }
   return (
     procs.filter((p) => tree.has(p.pid) && p.comm.includes("workerd")).reduce((s, p) => s + p.rss, 0) / 1024
   );
 }
 
-async function memory(worker: RunningWorker, key: string): Promise<void> {
+async function memory(worker: RunningWorker, key: string, inspectorPort: number): Promise<void> {
   const pid = worker.child.pid ?? 0;
-  const samples: number[] = [workerdRssMiB(pid)];
+  const heap = await connectInspector(inspectorPort);
+  const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+  const heaps: number[] = [mib(await heap.usedBytes())];
+  const rss: number[] = [workerdRssMiB(pid)];
   const batch = 50;
   for (let done = 0; done < N_MEMORY; done += batch) {
     await Promise.all(
@@ -349,15 +362,146 @@ async function memory(worker: RunningWorker, key: string): Promise<void> {
         ),
       ),
     );
-    if ((done + batch) % (N_MEMORY / 10) === 0) samples.push(workerdRssMiB(pid));
+    if ((done + batch) % (N_MEMORY / 10) === 0) {
+      heaps.push(mib(await heap.usedBytes()));
+      rss.push(workerdRssMiB(pid));
+    }
   }
+  heap.close();
   rows.push({
-    metric: `workerd RSS over ${N_MEMORY.toLocaleString("en-US")} requests (start → every 10% → end)`,
+    metric: `Worker V8 heap used over ${N_MEMORY.toLocaleString("en-US")} requests (start → every 10%)`,
     direct: "—",
-    ccproxy: samples.map((s) => Math.round(s)).join(" → ") + " MiB",
-    added: `${Math.round((samples.at(-1) ?? 0) - (samples[1] ?? 0))} MiB after warm-up`,
+    ccproxy: `${heaps.join(" → ")} MiB`,
+    added: `max ${Math.max(...heaps.slice(1))} MiB`,
     target: "flat",
   });
+  rows.push({
+    metric: "  workerd RSS, same run (wrangler dev's own processes included)",
+    direct: "—",
+    ccproxy: `${rss.map((r) => Math.round(r)).join(" → ")} MiB`,
+    added: "",
+    target: "",
+  });
+}
+
+/** The agent's environment: the mock upstream, a writable HOME, no traffic elsewhere. */
+function agentEnv(mock: MockServer, dir: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: join(dir, "home"),
+    ANTHROPIC_BASE_URL: mock.url,
+    ANTHROPIC_API_KEY: "bench",
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+    IS_SANDBOX: "1",
+    CC_WORKSPACE_ROOT: join(dir, "workspaces"),
+  };
+}
+
+async function waitForSidecars(worker: RunningWorker, n: number): Promise<void> {
+  for (let i = 0; i < 150; i++) {
+    const health = (await (await fetch(`${worker.url}/health`)).json()) as { sidecars: number };
+    if (health.sidecars === n) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`expected ${n} sidecar(s) connected`);
+}
+
+/**
+ * The tunnel alone: the real sidecar transport (test/support/sidecar-scripted.ts: config, tunnel
+ * client, serving) with a service that answers at once, against the Worker path to the mock upstream.
+ */
+async function tunnelRoundTrip(worker: RunningWorker, key: string): Promise<void> {
+  const sidecar = spawn(process.execPath, [join(ROOT, "test/support/sidecar-scripted.ts")], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      CCPROXY_URL: worker.url,
+      TUNNEL_SECRET,
+      CC_SIDECAR_NAME: "scripted",
+    },
+    stdio: "ignore",
+    detached: true,
+  });
+  try {
+    await waitForSidecars(worker, 1);
+    const ask = JSON.stringify({
+      model: "claude-haiku-4-5",
+      max_tokens: 64,
+      stream: true,
+      messages: [{ role: "user", content: "[[script:stream count=1]]" }],
+    });
+    const api: number[] = [];
+    const tunnel: number[] = [];
+    for (let i = 0; i < N_LATENCY / 2 + 20; i++) {
+      const t = await timed(`${worker.url}/v1/messages`, { "x-api-key": key }, ask);
+      const a = await timed(`${worker.url}/api/v1/messages`, { "x-api-key": key });
+      if (i >= 20) {
+        tunnel.push(t.ms);
+        api.push(a.ms);
+      }
+    }
+    rows.push({
+      metric:
+        "Claude Code mode through the tunnel, a sidecar that answers at once, p50 (vs API mode to the mock)",
+      direct: `${ms(pct(api, 50))} (API mode)`,
+      ccproxy: ms(pct(tunnel, 50)),
+      added: ms(pct(tunnel, 50) - pct(api, 50)),
+      target: "≤ 5 ms over the SDK in the sidecar",
+    });
+  } finally {
+    await stopProcess(sidecar);
+    await waitForSidecars(worker, 0).catch(() => undefined);
+  }
+}
+
+async function claudeCode(mock: MockServer, worker: RunningWorker, key: string, dir: string): Promise<void> {
+  mkdirSync(join(dir, "home"), { recursive: true });
+  const env = agentEnv(mock, dir);
+  const request = {
+    model: "claude-haiku-4-5",
+    max_tokens: 64,
+    messages: [{ role: "user", content: "say hi" }],
+  };
+  // Direct: the same Runner the sidecar uses, called in this process. Through the tunnel: a sidecar
+  // process connected to wrangler dev, asked over HTTP. Interleaved, so both see the same machine.
+  const runner = new Runner(parsePolicy(env));
+  const sidecar: ChildProcess = spawn(process.execPath, [join(ROOT, "src/sidecar/main.ts")], {
+    env: { ...env, CCPROXY_URL: worker.url, TUNNEL_SECRET, CC_SIDECAR_NAME: "bench" },
+    stdio: "ignore",
+    detached: true,
+  });
+  try {
+    await waitForSidecars(worker, 1);
+    const direct: number[] = [];
+    const tunnel: number[] = [];
+    for (let i = 0; i < N_AGENT + 2; i++) {
+      const t0 = performance.now();
+      const res = await runner.run({
+        format: "anthropic",
+        body: request,
+        keyId: "key_bench",
+        keyName: "bench",
+        requestId: `req_bench_${i}`,
+        signal: new AbortController().signal,
+      });
+      await new Response(res.body).arrayBuffer();
+      await res.done;
+      const d = performance.now() - t0;
+      const t = await timed(`${worker.url}/v1/messages`, { "x-api-key": key }, JSON.stringify(request));
+      if (i >= 2) {
+        direct.push(d);
+        tunnel.push(t.ms);
+      }
+    }
+    rows.push({
+      metric: `  one real agent run ("say hi", claude CLI + mock), p50 (n=${N_AGENT}, interleaved)`,
+      direct: `${ms(pct(direct, 50))} (Runner in process)`,
+      ccproxy: `${ms(pct(tunnel, 50))} (wrangler dev → tunnel → sidecar)`,
+      added: ms(pct(tunnel, 50) - pct(direct, 50)),
+      target: "",
+    });
+  } finally {
+    await stopProcess(sidecar);
+  }
 }
 
 function print(): void {
@@ -388,11 +532,18 @@ async function main(): Promise<void> {
   try {
     process.stderr.write("bench: starting the mock upstream and wrangler dev…\n");
     await migrateLocal(join(dir, "state"));
+    const inspectorPort = await freePort();
     worker = await startWorker({
       port: await freePort(),
+      inspectorPort,
       persistDir: join(dir, "state"),
       stateDir: dir,
-      vars: { ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: "bench-team-key", ADMIN_TOKEN: ADMIN },
+      vars: {
+        ANTHROPIC_BASE_URL: mock.url,
+        ANTHROPIC_API_KEY: "bench-team-key",
+        ADMIN_TOKEN: ADMIN,
+        TUNNEL_SECRET,
+      },
     });
     const mint = async (fields: Record<string, unknown>) => {
       const res = await fetch(`${worker?.url}/admin/keys`, {
@@ -421,8 +572,11 @@ async function main(): Promise<void> {
     await conversionBytes();
     process.stderr.write("bench: 1,000 concurrent streams…\n");
     await concurrentStreams(mock, worker, key);
+    process.stderr.write("bench: Claude Code mode…\n");
+    await tunnelRoundTrip(worker, key);
+    await claudeCode(mock, worker, key, dir);
     process.stderr.write("bench: memory…\n");
-    await memory(worker, key);
+    await memory(worker, key, inspectorPort);
   } finally {
     clearTimeout(deadline);
     await stop();

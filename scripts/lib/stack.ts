@@ -68,6 +68,8 @@ export interface WorkerOptions {
   persistDir?: string;
   /** Where the env file goes; default a fresh dir under .wrangler/tmp. */
   stateDir?: string;
+  /** wrangler's --inspector-port (default 0: none reachable); the bench reads the V8 heap through it. */
+  inspectorPort?: number;
   /** Another wrangler config (default: the project's wrangler.toml). */
   config?: string;
   /** wrangler's --log-level; default "warn" (request lines are "info"). */
@@ -136,7 +138,15 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     { mode: 0o600 },
   );
   chmodSync(envFile, 0o600);
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(opts.port), "--inspector-port", "0"];
+  const args = [
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(opts.port),
+    "--inspector-port",
+    String(opts.inspectorPort ?? 0),
+  ];
   args.push(
     "--env-file",
     envFile,
