@@ -2,6 +2,7 @@
 // process under our control: spawned in its own process group so an interrupt, a timeout or the
 // end of the run takes it and everything it started (tools, MCP servers) down. No orphans.
 import { type ChildProcessByStdio, spawn } from "node:child_process";
+import { homedir } from "node:os";
 import type { Readable, Writable } from "node:stream";
 import {
   BUILTIN_TOOL_NAMES,
@@ -17,7 +18,7 @@ import type { ThinkingConfig } from "../shared/anthropic/types.ts";
 import { guarded, trackRun } from "./orphans.ts";
 import type { McpServer, Policy } from "./policy.ts";
 import type { Block } from "./request.ts";
-import { isInside } from "./workspace.ts";
+import { expandHome, globEscape, isInside } from "./workspace.ts";
 
 export interface AgentStart {
   policy: Policy;
@@ -48,18 +49,10 @@ export interface AgentRun {
 const KILL_GRACE_MS = 2_000;
 const STDERR_MAX = 8_192;
 const EFFORTS: ReadonlySet<string> = new Set(["low", "medium", "high", "xhigh", "max"]);
-/** Input fields of the file tools that name a path. */
-const PATH_FIELDS = ["file_path", "notebook_path", "path"] as const;
-const FILE_TOOLS: ReadonlySet<string> = new Set([
-  "Read",
-  "Write",
-  "Edit",
-  "MultiEdit",
-  "NotebookEdit",
-  "Glob",
-  "Grep",
-  "LS",
-]);
+/** Input fields of built-in tools that name a file or directory (LSP says `filePath`). */
+const PATH_FIELDS = ["file_path", "notebook_path", "path", "filePath"] as const;
+/** Input fields that hold glob patterns: Glob's `pattern`, Grep's `glob` (its `pattern` is a regex). */
+const GLOB_FIELDS: Readonly<Record<string, string>> = { Glob: "pattern", Grep: "glob" };
 
 /** Whether the policy lets the agent use `name` at all (permission rules may still narrow it). */
 export function toolAllowed(policy: Policy, name: string): boolean {
@@ -203,16 +196,25 @@ function usableMcpServers(policy: Policy): Record<string, McpServer> {
   return out;
 }
 
-/** Why the policy refuses this call, or undefined. Enforced in a hook, so it holds in every permission mode. */
+/**
+ * Why the policy refuses this call, or undefined. Enforced in a hook, so it holds in every permission
+ * mode. Built-in tools are confined to the key's workspace by their path fields and glob patterns
+ * (MCP tools' fields mean whatever their server says, so they are not read as paths).
+ */
 export function denyReason(policy: Policy, cwd: string, name: string, input: unknown): string | undefined {
   if (!toolAllowed(policy, name)) return notAllowedReason(name);
-  if (!FILE_TOOLS.has(name) || typeof input !== "object" || input === null) return undefined;
+  if (name.startsWith("mcp__") || typeof input !== "object" || input === null) return undefined;
+  const fields = input as Record<string, unknown>;
+  const home = policy.agentEnv.HOME ?? homedir();
   for (const field of PATH_FIELDS) {
-    const p = (input as Record<string, unknown>)[field];
-    if (typeof p === "string" && p !== "" && !isInside(cwd, p)) {
+    const p = fields[field];
+    if (typeof p === "string" && p !== "" && !isInside(cwd, expandHome(p, home))) {
       return `${p} is outside this key's workspace`;
     }
   }
+  const globField = GLOB_FIELDS[name];
+  const pattern = globField === undefined ? undefined : fields[globField];
+  if (typeof pattern === "string") return globEscape(cwd, pattern, home);
   return undefined;
 }
 

@@ -1,7 +1,7 @@
 // The agent's tools under the operator's policy, with the real `claude` binary against the mock: tool
 // activity shown as text lines (never tool_use), denials visible, workspaces per key, request bodies
 // unable to change any of it, the max-turns stop, and sessions resumed for follow-ups.
-import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { estimateInputTokens } from "../../src/mock/tokens.ts";
@@ -114,6 +114,57 @@ describe("tool activity", () => {
       "→ Bash touch made-by-agent\n  ✗ denied: needs approval, which this sidecar does not give\n",
     );
     expect(() => statSync(join(env.root, "key_a", "made-by-agent"))).toThrow();
+  });
+});
+
+describe("Glob and Grep stay in the key's workspace", () => {
+  // What each call would have listed without the hook: /etc's host files, another key's file, the
+  // agent's home (where Claude Code keeps every key's session transcripts).
+  const leaks = ["/etc/hosts", "/etc/hostname", "host.conf", "other-key-secret", "home-secret"];
+  const cases: Array<[string, Record<string, string>]> = [
+    ["Glob", { pattern: "/etc/host*" }],
+    ["Glob", { pattern: "/etc/../etc/host*" }],
+    ["Glob", { pattern: "/**/hostname" }],
+    ["Glob", { pattern: "**/../../key_other/*" }],
+    ["Glob", { pattern: "{../key_other,.}/*" }],
+    ["Glob", { pattern: "*", path: "~" }],
+    ["Grep", { pattern: "secret", path: "~" }],
+    ["Grep", { pattern: "secret", glob: "../key_other/*" }],
+    ["Grep", { pattern: "localhost", glob: "/etc/*" }],
+  ];
+
+  beforeAll(() => {
+    writeFileSync(join(keyDir("key_other"), "other-key-secret.txt"), "secret of another key\n");
+    writeFileSync(join(env.home, "home-secret.txt"), "secret in the agent's home\n");
+  });
+
+  it.each(cases)(
+    "denies %s %j, and nothing outside reaches the client or the model",
+    T,
+    async (tool, input) => {
+      keyDir("key_a");
+      const since = env.mock.requests.length;
+      const { answer } = await ask(`Look [[mock:tool name=${tool} input=${JSON.stringify(input)}]]`);
+      expect(answer.status).toBe(200);
+      expect(answer.text).toMatch(/\n {2}✗ denied: .* outside this key's workspace\n/);
+      const [, second] = messagesRequests(env.mock, since);
+      const toolResult = JSON.stringify(upMessages(second).at(-1)?.content);
+      expect(toolResult).toContain("tool_result");
+      for (const leak of leaks) {
+        expect(answer.text).not.toContain(leak);
+        expect(toolResult).not.toContain(leak);
+      }
+    },
+  );
+
+  it("allows an absolute pattern inside the workspace", T, async () => {
+    const dir = keyDir("key_a");
+    writeFileSync(join(dir, "inside-abs.md"), "# here\n");
+    const { answer } = await ask(
+      `List [[mock:tool name=Glob input=${JSON.stringify({ pattern: `${realpathSync(dir)}/*.md` })}]]`,
+    );
+    expect(answer.text).toMatch(/\n {2}✓ 1 file\n/);
+    expect(answer.text).toContain("inside-abs.md");
   });
 });
 

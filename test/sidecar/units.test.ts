@@ -164,6 +164,53 @@ describe("workspaces", () => {
   });
 });
 
+describe("glob patterns and home paths", () => {
+  it("confines Glob patterns and Grep globs: absolute ones to the workspace, never through ..", async () => {
+    const dir = await workspaceFor(tempRoot(), "k");
+    const policy = parsePolicy({ HOME: "/home/agent" });
+    const glob = (pattern: string) => denyReason(policy, dir, "Glob", { pattern });
+    const grep = (g: string) => denyReason(policy, dir, "Grep", { pattern: "x", glob: g });
+    for (const ok of ["*.ts", "src/**/*.{ts,tsx}", `${dir}/**/*.md`, `${dir}/notes.txt`, "~user/x", "a..b/*"])
+      expect([ok, glob(ok)]).toEqual([ok, undefined]);
+    for (const bad of [
+      "/etc/host*",
+      "/**/hostname",
+      "/etc/../etc/hosts",
+      "../other/*",
+      "**/../../other/*",
+      "{..,x}/*",
+      "{/etc/hosts,x}",
+      "src/*.ts,/etc/*",
+      "~/.claude/**",
+      "\\/etc/hosts",
+      `${dir}-sibling/*`,
+      `${dir}/../k2/*`,
+    ])
+      expect([bad, glob(bad)]).toEqual([bad, expect.stringContaining("outside this key's workspace")]);
+    expect(grep("*.{ts,js}")).toBeUndefined();
+    expect(grep("*.ts /etc/*")).toContain("outside");
+    expect(grep("../*")).toContain("outside");
+    // Grep's `pattern` is a regex, not a path.
+    expect(denyReason(policy, dir, "Grep", { pattern: "../../etc" })).toBeUndefined();
+  });
+
+  it("reads ~ as the agent's home, as Claude Code does, in every path field", async () => {
+    const dir = await workspaceFor(tempRoot(), "k");
+    const policy = parsePolicy({ HOME: dir, CC_ALLOWED_TOOLS: "Read,Glob,Grep,LSP" });
+    const elsewhere = parsePolicy({ HOME: "/home/agent", CC_ALLOWED_TOOLS: "Read,Glob,Grep,LSP" });
+    expect(denyReason(elsewhere, dir, "Glob", { pattern: "*", path: "~" })).toBe(
+      "~ is outside this key's workspace",
+    );
+    expect(denyReason(elsewhere, dir, "Grep", { pattern: "x", path: "~/.claude" })).toContain("outside");
+    expect(denyReason(elsewhere, dir, "LSP", { operation: "hover", filePath: "/etc/x.ts" })).toContain(
+      "outside",
+    );
+    // A home inside the workspace is inside; `~user` is a literal name Claude Code does not expand.
+    expect(denyReason(policy, dir, "Glob", { pattern: "*", path: "~" })).toBeUndefined();
+    expect(denyReason(elsewhere, dir, "Read", { file_path: "~user/x" })).toBeUndefined();
+  });
+});
+
 describe("context for a new session", () => {
   it("appends the client's system text, then the earlier turns as a transcript", () => {
     const out = appendedSystemPrompt("Be brief.", [
