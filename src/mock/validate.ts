@@ -37,6 +37,9 @@ const ROLES: ReadonlySet<string> = new Set(["user", "assistant", "system"]);
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,128}$/;
 const THINKING_DOC =
   "https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size";
+/** The API's words when a tool loop continues without the thinking block it started with. */
+const THINKING_FIRST =
+  "When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking";
 
 /** Required fields per block type: [field, expected kind]. */
 const REQUIRED: Readonly<Record<string, ReadonlyArray<readonly [string, "string" | "object" | "any"]>>> = {
@@ -113,8 +116,48 @@ function findError(body: unknown, countTokens: boolean): MockHttpError | undefin
     checkStream(body.stream, countTokens) ??
     checkStopSequences(body.stop_sequences) ??
     checkTools(body.tools) ??
-    checkThinking(body.thinking, countTokens ? undefined : (body.max_tokens as number));
+    checkThinking(body.thinking, countTokens ? undefined : (body.max_tokens as number)) ??
+    checkThinkingTurns(body.thinking, body.messages as unknown[]);
   return other === undefined ? undefined : invalidRequest(other);
+}
+
+const firstBlockType = (message: Json | undefined): string | undefined => {
+  const content = message?.content;
+  if (typeof content === "string") return "text";
+  if (!Array.isArray(content)) return undefined;
+  const first: unknown = content[0];
+  return isObject(first) && typeof first.type === "string" ? first.type : undefined;
+};
+
+/**
+ * Thinking and the turns around it, as the API checks them (its messages, reported by users):
+ * with budget thinking on, a tool loop's assistant turn must start with its thinking block
+ * ("messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`…");
+ * with thinking off, a final assistant prefill cannot carry thinking. Adaptive thinking may skip
+ * thinking on any step, so a turn without a thinking block is valid history there.
+ */
+function checkThinkingTurns(thinking: unknown, messages: unknown[]): string | undefined {
+  const type = isObject(thinking) ? thinking.type : undefined;
+  const last = messages.length - 1;
+  const final = messages[last] as Json;
+  const content = Array.isArray(final.content) ? (final.content as unknown[]) : [];
+  if (type === "enabled" && final.role === "user") {
+    if (!content.some((b) => isObject(b) && b.type === "tool_result")) return undefined;
+    let a = last - 1;
+    while (a >= 0 && (messages[a] as Json).role !== "assistant") a--;
+    const found = a < 0 ? undefined : firstBlockType(messages[a] as Json);
+    if (found === undefined || found === "thinking" || found === "redacted_thinking") return undefined;
+    return `messages.${a}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${found}\`. ${THINKING_FIRST}`;
+  }
+  if ((type === undefined || type === "disabled") && final.role === "assistant") {
+    const at = content.findIndex(
+      (b) => isObject(b) && (b.type === "thinking" || b.type === "redacted_thinking"),
+    );
+    if (at !== -1) {
+      return `messages.${last}.content.${at}: When thinking is disabled, an \`assistant\` message in the final position cannot contain \`thinking\`. To use thinking blocks, enable \`thinking\` in your request.`;
+    }
+  }
+  return undefined;
 }
 
 function checkMessages(messages: unknown, present: boolean): string | undefined {

@@ -236,6 +236,141 @@ describe("openai SDK through CCProxy API mode", () => {
     expect(sent.thinking).toEqual({ type: "enabled", budget_tokens: 2048 });
   });
 
+  describe("reasoning_effort with tools: the second turn of an agent loop", () => {
+    // Claude Sonnet 4.5 thinks with a budget, where Anthropic requires the signed thinking block
+    // first in a tool loop's assistant turn; the mock enforces it with the API's own message.
+    const MODEL = "claude-sonnet-4-5";
+    const weather: OpenAI.Chat.ChatCompletionTool[] = [
+      {
+        type: "function",
+        function: {
+          name: "weather",
+          description: "Get weather information for a location",
+          parameters: {
+            type: "object",
+            properties: { location: { type: "string" } },
+            required: ["location"],
+          },
+        },
+      },
+    ];
+    const question: OpenAI.Chat.ChatCompletionMessageParam = {
+      role: "user",
+      content: "What's the weather in Florence, Italy?",
+    };
+    /** Turn 1 answered by a recorded live response: thinking (signed), then a tool call. */
+    const recorded = { "x-mock-scenario": "replay file=anthropic-thinking" };
+    type WithThinking = { thinking_blocks?: Array<Record<string, string>>; reasoning_content?: string };
+
+    async function secondTurn(assistant: OpenAI.Chat.ChatCompletionAssistantMessageParam) {
+      const testId = crypto.randomUUID();
+      const call = assistant.tool_calls?.[0];
+      const res = await client({ "x-test-id": testId }).chat.completions.create({
+        model: MODEL,
+        reasoning_effort: "low",
+        tools: weather,
+        messages: [
+          question,
+          assistant,
+          { role: "tool", tool_call_id: call?.id ?? "", content: "18°C, sunny" },
+        ],
+      });
+      const sent = (await upstreamBody(testId)) as {
+        thinking?: unknown;
+        messages: Array<{ role: string; content: Array<{ type: string }> }>;
+      };
+      return { res, sent };
+    }
+
+    it("thinking_blocks returned on the message and sent back: 200, thinking kept on", async () => {
+      const first = await client(recorded).chat.completions.create({
+        model: MODEL,
+        reasoning_effort: "low",
+        tools: weather,
+        messages: [question],
+      });
+      const message = first.choices[0]?.message as OpenAI.Chat.ChatCompletionMessage & WithThinking;
+      expect(first.choices[0]?.finish_reason).toBe("tool_calls");
+      expect(message.thinking_blocks).toEqual([
+        {
+          type: "thinking",
+          thinking: message.reasoning_content,
+          signature: expect.stringMatching(/^Es8DCkYI/),
+        },
+      ]);
+      const { res, sent } = await secondTurn({
+        role: "assistant",
+        content: message.content,
+        tool_calls: message.tool_calls,
+        thinking_blocks: message.thinking_blocks,
+      } as OpenAI.Chat.ChatCompletionAssistantMessageParam);
+      expect(res.choices[0]?.message.content).toContain("18°C, sunny");
+      expect(sent.thinking).toEqual({ type: "enabled", budget_tokens: 2048 });
+      expect(sent.messages[1]?.content.map((b) => b.type)).toEqual(["thinking", "tool_use"]);
+    });
+
+    it("the same with a streamed first turn, its thinking_blocks fragments joined as LiteLLM does", async () => {
+      const stream = await client(recorded).chat.completions.create({
+        model: MODEL,
+        reasoning_effort: "low",
+        tools: weather,
+        stream: true,
+        messages: [question],
+      });
+      const blocks: Array<Record<string, string>> = [];
+      let thinking = "";
+      const calls: OpenAI.Chat.ChatCompletionMessageToolCall[] = [];
+      for await (const chunk of stream) {
+        const delta = chunk.choices[0]?.delta as (typeof chunk.choices)[number]["delta"] & WithThinking;
+        for (const b of delta?.thinking_blocks ?? []) {
+          thinking += b.thinking ?? "";
+          if (b.signature) {
+            blocks.push({ type: "thinking", thinking, signature: b.signature });
+            thinking = "";
+          }
+        }
+        for (const tc of delta?.tool_calls ?? []) {
+          if (tc.id)
+            calls.push({
+              id: tc.id,
+              type: "function",
+              function: { name: tc.function?.name ?? "", arguments: "" },
+            });
+          const c = calls[tc.index];
+          if (c?.type === "function") c.function.arguments += tc.function?.arguments ?? "";
+        }
+      }
+      expect(blocks).toHaveLength(1);
+      const { res, sent } = await secondTurn({
+        role: "assistant",
+        content: null,
+        tool_calls: calls,
+        thinking_blocks: blocks,
+      } as OpenAI.Chat.ChatCompletionAssistantMessageParam);
+      expect(res.choices[0]?.finish_reason).toBe("stop");
+      expect(sent.thinking).toEqual({ type: "enabled", budget_tokens: 2048 });
+    });
+
+    it("a client that keeps only content and tool_calls (aider, n8n): 200, thinking left off for that turn", async () => {
+      const first = await client(recorded).chat.completions.create({
+        model: MODEL,
+        reasoning_effort: "low",
+        tools: weather,
+        messages: [question],
+      });
+      const message = first.choices[0]?.message as OpenAI.Chat.ChatCompletionMessage & WithThinking;
+      const { res, sent } = await secondTurn({
+        role: "assistant",
+        content: message.content,
+        tool_calls: message.tool_calls,
+        reasoning_content: message.reasoning_content,
+      } as OpenAI.Chat.ChatCompletionAssistantMessageParam);
+      expect(res.choices[0]?.message.content).toContain("18°C, sunny");
+      expect(sent.thinking).toBeUndefined();
+      expect(sent.messages[1]?.content.map((b) => b.type)).toEqual(["tool_use"]);
+    });
+  });
+
   it("raises the SDK's error classes: n: 2 → BadRequestError, upstream 429 → RateLimitError", async () => {
     const bad = await client()
       .chat.completions.create({ model: "gpt-4o", n: 2, messages: [{ role: "user", content: "hi" }] })

@@ -113,6 +113,40 @@ describe("POST /v1/messages validation", () => {
       "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size",
     ],
     [
+      "budget thinking, and a tool loop whose assistant turn does not start with thinking",
+      {
+        ...ok,
+        max_tokens: 4000,
+        thinking: { type: "enabled", budget_tokens: 2000 },
+        messages: [
+          ok.messages[0],
+          {
+            role: "assistant",
+            content: [{ type: "tool_use", id: "toolu_1", name: "get_weather", input: {} }],
+          },
+          { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "18°C" }] },
+        ],
+      },
+      "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking",
+    ],
+    [
+      "thinking off, and thinking in a final assistant prefill",
+      {
+        ...ok,
+        messages: [
+          ok.messages[0],
+          {
+            role: "assistant",
+            content: [
+              { type: "text", text: "Let me see" },
+              { type: "thinking", thinking: "hm", signature: "sig" },
+            ],
+          },
+        ],
+      },
+      "messages.1.content.1: When thinking is disabled, an `assistant` message in the final position cannot contain `thinking`. To use thinking blocks, enable `thinking` in your request.",
+    ],
+    [
       "tool without name",
       { ...ok, tools: [{ input_schema: { type: "object" } }] },
       "tools.0.custom.name: Field required",
@@ -154,6 +188,40 @@ describe("POST /v1/messages validation", () => {
       ],
     });
     expect(res.status).toBe(200);
+  });
+
+  it("accepts a tool loop that brings its thinking back, one without thinking, and one under adaptive thinking", async () => {
+    const call = { type: "tool_use", id: "toolu_1", name: "get_weather", input: {} };
+    const result = {
+      role: "user",
+      content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "18°C" }],
+    };
+    const loop = (assistant: unknown[]) => [
+      ok.messages[0],
+      { role: "assistant", content: assistant },
+      result,
+    ];
+    const signed = { type: "thinking", thinking: "Look it up.", signature: "sig" };
+    for (const body of [
+      {
+        ...ok,
+        max_tokens: 4000,
+        thinking: { type: "enabled", budget_tokens: 2000 },
+        messages: loop([signed, call]),
+      },
+      {
+        ...ok,
+        max_tokens: 4000,
+        thinking: { type: "enabled", budget_tokens: 2000 },
+        messages: loop([{ type: "redacted_thinking", data: "abc" }, call]),
+      },
+      { ...ok, messages: loop([call]) },
+      { ...ok, thinking: { type: "disabled" }, messages: loop([signed, call]) },
+      { ...ok, thinking: { type: "adaptive" }, messages: loop([call]) },
+    ]) {
+      const res = await post(`${mock.url}/v1/messages`, body as Json);
+      expect(res.status, JSON.stringify(body.thinking)).toBe(200);
+    }
   });
 
   it("404 for a model outside the catalogue when models are configured", async () => {

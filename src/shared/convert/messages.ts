@@ -4,7 +4,9 @@ import { z } from "zod";
 import type {
   ContentBlock,
   MessageParam,
+  RedactedThinkingBlock,
   TextBlock,
+  ThinkingBlock,
   ToolResultBlock,
   ToolUseBlock,
 } from "../anthropic/types.ts";
@@ -37,7 +39,15 @@ const Assistant = z.looseObject({
   tool_calls: z.array(ToolCall).nullish(),
   function_call: z.looseObject({ name: z.string().min(1), arguments: z.string() }).nullish(),
   refusal: z.string().nullish(),
+  thinking_blocks: z.array(z.unknown()).nullish(),
 });
+const ThinkingPart = z.looseObject({ type: z.string() }, { error: "expected a thinking block object" });
+const SignedThinking = z.looseObject({
+  type: z.literal("thinking"),
+  thinking: z.string(),
+  signature: z.string().nullish(),
+});
+const RedactedThinking = z.looseObject({ type: z.literal("redacted_thinking"), data: z.string().min(1) });
 const Tool = z.looseObject({ tool_call_id: z.string().min(1), content: z.unknown() });
 const FunctionResult = z.looseObject({ name: z.string().min(1), content: z.string().nullish() });
 
@@ -113,11 +123,14 @@ function assistantBlocks(
   index: number,
   pending: Map<string, string[]>,
 ): ContentBlock[] {
-  // `reasoning_content` sent back by a client is dropped on purpose: without its signature, a
-  // thinking block is rejected upstream, and Claude does not need earlier reasoning to continue.
-  const out: ContentBlock[] =
+  // Signed thinking (`thinking_blocks`, LiteLLM's field) goes first, as Claude wrote it; a tool
+  // loop with thinking on needs it back. `reasoning_content` alone is dropped on purpose: without
+  // its signature a thinking block is rejected upstream.
+  const out: ContentBlock[] = thinkingBlocks(m.thinking_blocks ?? [], `${at}.thinking_blocks`);
+  const text =
     m.content === undefined || m.content === null ? [] : textBlocks(m.content, `${at}.content`, true);
-  if (out.length === 0 && typeof m.refusal === "string" && m.refusal !== "")
+  out.push(...text);
+  if (text.length === 0 && typeof m.refusal === "string" && m.refusal !== "")
     out.push({ type: "text", text: m.refusal });
   const calls = m.tool_calls ?? [];
   for (let k = 0; k < calls.length; k++) {
@@ -153,6 +166,72 @@ function assistantBlocks(
     else pending.set(fc.name, [id]);
   }
   return out;
+}
+
+/**
+ * `thinking_blocks` → Anthropic blocks, unchanged (the signature covers the text). A thinking block
+ * without a signature (LiteLLM builds those from `reasoning_content`) cannot be verified upstream
+ * and is dropped; an unknown block type is refused.
+ */
+function thinkingBlocks(
+  raw: readonly unknown[],
+  param: string,
+): Array<ThinkingBlock | RedactedThinkingBlock> {
+  const out: Array<ThinkingBlock | RedactedThinkingBlock> = [];
+  for (let k = 0; k < raw.length; k++) {
+    const at = `${param}[${k}]`;
+    const part = parseAt(ThinkingPart, raw[k], at);
+    switch (part.type) {
+      case "thinking": {
+        const b = parseAt(SignedThinking, part, at);
+        if (typeof b.signature === "string" && b.signature !== "")
+          out.push({ type: "thinking", thinking: b.thinking, signature: b.signature });
+        break;
+      }
+      case "redacted_thinking":
+        out.push({ type: "redacted_thinking", data: parseAt(RedactedThinking, part, at).data });
+        break;
+      default:
+        throw invalid(
+          `${at}.type`,
+          `Thinking block type '${part.type}' is not supported; use 'thinking' or 'redacted_thinking'.`,
+        );
+    }
+  }
+  return out;
+}
+
+/** A thinking or redacted_thinking block: what Claude signed, and must get back unchanged. */
+export function isThinking(block: { type: string } | undefined): boolean {
+  return block?.type === "thinking" || block?.type === "redacted_thinking";
+}
+
+/**
+ * True when the request continues a tool loop (the last turn carries tool results) whose assistant
+ * turn does not start with signed thinking. With budget thinking on, Anthropic refuses exactly that:
+ * "a final `assistant` message must start with a thinking block (preceeding the lastmost set of
+ * `tool_use` and `tool_result` blocks)".
+ */
+export function toolTurnWithoutThinking(messages: readonly MessageParam[]): boolean {
+  const last = messages[messages.length - 1];
+  if (last === undefined || last.role !== "user" || typeof last.content === "string") return false;
+  if (!last.content.some((b) => b.type === "tool_result")) return false;
+  const answered = messages[messages.length - 2];
+  if (answered === undefined || typeof answered.content === "string") return true;
+  return !isThinking(answered.content[0]);
+}
+
+/**
+ * With thinking off, "an `assistant` message in the final position cannot contain `thinking`":
+ * a prefill that carries thinking blocks loses them (and goes if nothing else is left).
+ */
+export function dropFinalThinking(messages: MessageParam[]): void {
+  const last = messages[messages.length - 1];
+  if (last === undefined || last.role !== "assistant" || typeof last.content === "string") return;
+  const kept = last.content.filter((b) => !isThinking(b));
+  if (kept.length === last.content.length) return;
+  if (kept.length === 0) messages.pop();
+  else last.content = kept;
 }
 
 /** Tool-call arguments are a JSON object in a string; "" means no arguments. */

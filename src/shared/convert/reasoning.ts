@@ -40,6 +40,11 @@ export interface SamplingInput {
   thinking: ThinkingConfig | undefined;
   /** tool_choice `any`/`tool`: Anthropic refuses it together with thinking. */
   forcedTool: boolean;
+  /**
+   * The request answers a tool call whose assistant turn has no signed thinking first (the client
+   * did not send `thinking_blocks` back). Budget thinking would be refused upstream.
+   */
+  unsignedToolTurn: boolean;
   temperature: number | null | undefined;
   topP: number | null | undefined;
   topK: number | null | undefined;
@@ -50,6 +55,12 @@ export function applyReasoning(out: MessageCreateParams, input: SamplingInput, p
   let maxTokens = input.maxTokens;
   let thinking = input.thinking;
   const effort = input.effort;
+  // "When `thinking` is enabled, a final `assistant` message must start with a thinking block …
+  // To avoid this requirement, disable `thinking`." Without the signed block there is nothing to
+  // put first, so this request goes without thinking (the next user turn gets it again). Adaptive
+  // thinking is exempt: it may skip thinking on any step, so a turn without it is valid history.
+  const unsigned = input.unsignedToolTurn && profile.thinking === "budget";
+  if (unsigned && thinking?.type === "enabled") thinking = undefined;
   if (effort !== undefined && effort !== null && !EFFORTS.has(effort)) {
     throw invalid(
       "reasoning_effort",
@@ -60,7 +71,9 @@ export function applyReasoning(out: MessageCreateParams, input: SamplingInput, p
   // code depends on, so it wins and thinking is left out (reasoning is best effort in OpenAI too).
   if (
     thinking === undefined &&
+    input.thinking === undefined &&
     !input.forcedTool &&
+    !unsigned &&
     effort !== undefined &&
     effort !== null &&
     effort !== "none"

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { MessageCreateParams, ThinkingConfig } from "../anthropic/types.ts";
 import { modelProfile } from "./capabilities.ts";
-import { convertMessages } from "./messages.ts";
+import { convertMessages, dropFinalThinking, toolTurnWithoutThinking } from "./messages.ts";
 import { applyReasoning } from "./reasoning.ts";
 import { applyResponseFormat } from "./response-format.ts";
 import { convertTools } from "./tools.ts";
@@ -81,12 +81,14 @@ export function openaiToAnthropicRequest(body: unknown, opts: RequestOptions): C
       effort: req.reasoning_effort,
       thinking: (req.thinking ?? undefined) as ThinkingConfig | undefined,
       forcedTool: tool_choice?.type === "any" || tool_choice?.type === "tool",
+      unsignedToolTurn: toolTurnWithoutThinking(messages),
       temperature: req.temperature,
       topP: req.top_p,
       topK: req.top_k,
     },
     modelProfile(model),
   );
+  if (out.thinking === undefined || out.thinking.type === "disabled") dropFinalThinking(messages);
   applyResponseFormat(out, system, req.response_format);
   if (system.length > 0) out.system = system;
 

@@ -1,8 +1,9 @@
 // Anthropic Message → OpenAI `chat.completion`. Client tool calls only: server-tool blocks
 // (server_tool_use, web_search_tool_result, …) ran upstream already and are not the client's to run,
-// so they are left out, as are citations and redacted thinking.
+// so they are left out, as are citations. Thinking is `reasoning_content` (the text) and, signed,
+// `thinking_blocks` (LiteLLM's field), which a client sends back so a tool loop can continue.
 import type { Message } from "../anthropic/types.ts";
-import type { ChatCompletion, ToolCall } from "../openai/types.ts";
+import type { ChatCompletion, ThinkingBlockParam, ToolCall } from "../openai/types.ts";
 import { completionId, emptyCounts, finishReason, openaiUsage, readUsage } from "./finish.ts";
 
 export interface ResponseOptions {
@@ -16,6 +17,7 @@ export function anthropicToOpenAIResponse(message: Message, opts: ResponseOption
   let text: string | null = null;
   let reasoning: string | undefined;
   const toolCalls: ToolCall[] = [];
+  const thinkingBlocks: ThinkingBlockParam[] = [];
   for (const block of message.content) {
     switch (block.type) {
       case "text":
@@ -23,6 +25,14 @@ export function anthropicToOpenAIResponse(message: Message, opts: ResponseOption
         break;
       case "thinking":
         reasoning = (reasoning ?? "") + String(block.thinking);
+        thinkingBlocks.push({
+          type: "thinking",
+          thinking: String(block.thinking),
+          signature: typeof block.signature === "string" ? block.signature : "",
+        });
+        break;
+      case "redacted_thinking":
+        thinkingBlocks.push({ type: "redacted_thinking", data: String(block.data) });
         break;
       case "tool_use":
         toolCalls.push({
@@ -32,7 +42,7 @@ export function anthropicToOpenAIResponse(message: Message, opts: ResponseOption
         });
         break;
       default:
-        break; // redacted_thinking, server tools and their results, future block types
+        break; // server tools and their results, future block types
     }
   }
 
@@ -50,6 +60,7 @@ export function anthropicToOpenAIResponse(message: Message, opts: ResponseOption
   };
   if (toolCalls.length > 0) msg.tool_calls = toolCalls;
   if (reasoning !== undefined) msg.reasoning_content = reasoning;
+  if (thinkingBlocks.length > 0) msg.thinking_blocks = thinkingBlocks;
   return {
     id: completionId(message.id),
     object: "chat.completion",

@@ -23,6 +23,14 @@ export interface ToolCall {
   function: { name: string; arguments: string };
 }
 
+/**
+ * A signed Claude thinking block as LiteLLM carries it on `message` / `delta` (`thinking_blocks`).
+ * Not part of OpenAI's API: an extension that LiteLLM-compatible clients return with the next turn.
+ */
+export type ThinkingBlockParam =
+  | { type: "thinking"; thinking: string; signature: string }
+  | { type: "redacted_thinking"; data: string };
+
 export type ChatMessage =
   | { role: "system" | "developer"; content: string | ContentPart[]; name?: string }
   | { role: "user"; content: string | ContentPart[]; name?: string }
@@ -35,6 +43,8 @@ export type ChatMessage =
       refusal?: string | null;
       /** Non-standard, as returned by CCProxy and other gateways; sent back by some clients. */
       reasoning_content?: string | null;
+      /** Non-standard (LiteLLM): the signed thinking blocks, rebuilt first in the assistant turn. */
+      thinking_blocks?: ThinkingBlockParam[] | null;
     }
   | { role: "tool"; content: string | ContentPart[]; tool_call_id: string }
   | { role: "function"; content: string | null; name: string };
@@ -111,6 +121,7 @@ export interface ChatCompletion {
       refusal: string | null;
       tool_calls?: ToolCall[];
       reasoning_content?: string;
+      thinking_blocks?: ThinkingBlockParam[];
     };
     logprobs: null;
     finish_reason: FinishReason | null;
@@ -137,6 +148,8 @@ export interface ChatCompletionChunk {
       role?: "assistant";
       content?: string | null;
       reasoning_content?: string;
+      /** Fragments: thinking text with `signature: ""`, then the signature with `thinking: ""`. */
+      thinking_blocks?: ThinkingBlockParam[];
       tool_calls?: ChunkToolCallDelta[];
       refusal?: string | null;
     };

@@ -125,6 +125,21 @@ export interface AnthropicSummary {
   stopReason: string | null;
   usage: Record<string, number>;
   error: { type: string; message: string } | undefined;
+  /**
+   * What the client should see, in Anthropic block order: `reasoning` (thinking text or signature),
+   * `redacted`, `content` (non-empty text) and `tool <k>` (the k-th tool_use), consecutive repeats
+   * collapsed.
+   */
+  order: string[];
+  /** The signed thinking and redacted_thinking blocks, whole, as a client must send them back. */
+  thinkingBlocks: AnyJson[];
+  /** The type of the first content block, if any. */
+  firstBlock: string | undefined;
+}
+
+/** Appends `kind` unless it repeats the last entry. */
+export function pushKind(order: string[], kind: string): void {
+  if (order[order.length - 1] !== kind) order.push(kind);
 }
 
 export function summarizeAnthropic(sse: string): AnthropicSummary {
@@ -138,27 +153,61 @@ export function summarizeAnthropic(sse: string): AnthropicSummary {
     stopReason: null,
     usage: {},
     error: undefined,
+    order: [],
+    thinkingBlocks: [],
+    firstBlock: undefined,
   };
-  const blocks = new Map<number, { type: string; json: string; start: AnyJson }>();
+  const blocks = new Map<number, { type: string; json: string; start: AnyJson; tool: number }>();
+  let tools = 0;
   for (const ev of events) {
     switch (ev.type) {
       case "message_start":
         s.messageId = ev.message.id;
         Object.assign(s.usage, numbers(ev.message.usage));
         break;
-      case "content_block_start":
-        blocks.set(ev.index, { type: ev.content_block.type, json: "", start: ev.content_block });
-        if (ev.content_block.type === "text") s.text += ev.content_block.text;
+      case "content_block_start": {
+        const cb = ev.content_block;
+        s.firstBlock ??= cb.type;
+        const tool = cb.type === "tool_use" ? tools++ : -1;
+        blocks.set(ev.index, { type: cb.type, json: "", start: { ...cb }, tool });
+        if (cb.type === "text") {
+          s.text += cb.text;
+          if (cb.text !== "") pushKind(s.order, "content");
+        }
+        if (cb.type === "tool_use") pushKind(s.order, `tool ${tool}`);
+        if (cb.type === "redacted_thinking") {
+          pushKind(s.order, "redacted");
+          s.thinkingBlocks.push({ type: "redacted_thinking", data: cb.data });
+        }
         break;
+      }
       case "content_block_delta": {
         const b = blocks.get(ev.index);
-        if (ev.delta.type === "text_delta" && b?.type === "text") s.text += ev.delta.text;
-        if (ev.delta.type === "thinking_delta") s.thinking += ev.delta.thinking;
+        if (ev.delta.type === "text_delta" && b?.type === "text") {
+          s.text += ev.delta.text;
+          if (ev.delta.text !== "") pushKind(s.order, "content");
+        }
+        if (ev.delta.type === "thinking_delta") {
+          s.thinking += ev.delta.thinking;
+          if (b) b.start.thinking += ev.delta.thinking;
+          if (ev.delta.thinking !== "") pushKind(s.order, "reasoning");
+        }
+        if (ev.delta.type === "signature_delta" && b) {
+          b.start.signature = ev.delta.signature;
+          pushKind(s.order, "reasoning");
+        }
         if (ev.delta.type === "input_json_delta" && b) b.json += ev.delta.partial_json;
         break;
       }
       case "content_block_stop": {
         const b = blocks.get(ev.index);
+        if (b?.type === "thinking") {
+          s.thinkingBlocks.push({
+            type: "thinking",
+            thinking: b.start.thinking,
+            signature: b.start.signature,
+          });
+        }
         if (b?.type === "tool_use") {
           s.tools.push({
             id: b.start.id,
@@ -211,8 +260,13 @@ export function anthropicRequestProblems(body: AnyJson): string[] {
     for (const b of m.content ?? []) {
       if (b.type === "text" && (typeof b.text !== "string" || b.text === ""))
         fail(`messages[${i}] empty text`);
-      if (b.type === "thinking" || b.type === "redacted_thinking")
-        fail(`messages[${i}] has a ${b.type} block`);
+      if (b.type === "thinking" || b.type === "redacted_thinking") {
+        if (m.role !== "assistant") fail(`messages[${i}] ${b.type} outside assistant`);
+        if (b.type === "thinking" && (typeof b.signature !== "string" || b.signature === ""))
+          fail(`messages[${i}] unsigned thinking block`);
+        if (b.type === "redacted_thinking" && (typeof b.data !== "string" || b.data === ""))
+          fail(`messages[${i}] redacted_thinking without data`);
+      }
       if (b.type === "tool_use") {
         if (m.role !== "assistant") fail(`messages[${i}] tool_use outside assistant`);
         if (!/^[a-zA-Z0-9_-]+$/.test(b.id)) fail(`messages[${i}] tool_use id ${b.id}`);
@@ -236,6 +290,26 @@ export function anthropicRequestProblems(body: AnyJson): string[] {
     if (body.thinking.budget_tokens < 1024) fail("budget_tokens < 1024");
     if (body.thinking.budget_tokens >= body.max_tokens) fail("budget_tokens >= max_tokens");
   }
+  const last = body.messages[body.messages.length - 1];
+  const answered = body.messages[body.messages.length - 2];
+  const isThinking = (b: AnyJson) => b?.type === "thinking" || b?.type === "redacted_thinking";
+  // "When `thinking` is enabled, a final `assistant` message must start with a thinking block
+  // (preceeding the lastmost set of `tool_use` and `tool_result` blocks)." Adaptive thinking may
+  // skip thinking on any step, so only budget thinking is held to it.
+  if (
+    body.thinking?.type === "enabled" &&
+    last?.role === "user" &&
+    (last.content ?? []).some((b: AnyJson) => b.type === "tool_result") &&
+    !isThinking(answered?.content?.[0])
+  )
+    fail("thinking enabled, but the assistant turn the tool results answer does not start with thinking");
+  // "When thinking is disabled, an `assistant` message in the final position cannot contain `thinking`."
+  if (
+    (body.thinking === undefined || body.thinking.type === "disabled") &&
+    last?.role === "assistant" &&
+    (last.content ?? []).some(isThinking)
+  )
+    fail("thinking disabled, but the final assistant message contains thinking");
   if (body.thinking && body.thinking.type !== "disabled") {
     if (body.temperature !== undefined) fail("temperature with thinking");
     if (body.top_k !== undefined) fail("top_k with thinking");

@@ -333,6 +333,108 @@ describe("reasoning_effort", () => {
     expect(body.thinking).toEqual({ type: "enabled", budget_tokens: 3000 });
   });
 
+  describe("a tool loop with thinking: the signed blocks go back, or thinking stays off", () => {
+    const tools = [
+      { type: "function", function: { name: "get_weather", parameters: { type: "object", properties: {} } } },
+    ];
+    const call = { id: "toolu_01", type: "function", function: { name: "get_weather", arguments: "{}" } };
+    const SIGNED = { type: "thinking", thinking: "I should look it up.", signature: "EqQBCkYsig==" };
+    const REDACTED = { type: "redacted_thinking", data: "EmwKAhgBEgy3va3pzix" };
+    const loop = (assistant: Record<string, unknown>) => [
+      { role: "user", content: "Weather in Paris?" },
+      { role: "assistant", content: null, tool_calls: [call], ...assistant },
+      { role: "tool", tool_call_id: "toolu_01", content: "18°C" },
+    ];
+
+    it("thinking_blocks come back first in the assistant turn, signed, and thinking stays on", () => {
+      const body = convert(
+        {
+          reasoning_effort: "low",
+          tools,
+          messages: loop({ reasoning_content: SIGNED.thinking, thinking_blocks: [SIGNED, REDACTED] }),
+        },
+        ONE_KNOB,
+      );
+      expect(body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 });
+      expect(body.messages[1].content).toEqual([
+        SIGNED,
+        REDACTED,
+        { type: "tool_use", id: "toolu_01", name: "get_weather", input: {} },
+      ]);
+    });
+
+    it("without them (aider, n8n: reasoning_content at most), budget thinking is left off for this request", () => {
+      for (const assistant of [{}, { reasoning_content: "I should look it up." }]) {
+        const body = convert({ reasoning_effort: "high", tools, messages: loop(assistant) }, ONE_KNOB);
+        expect(body.thinking).toBeUndefined();
+        expect(body.messages[1].content.map((b: AnyJson) => b.type)).toEqual(["tool_use"]);
+      }
+      // Also for an Anthropic thinking object sent as an extension.
+      const explicit = convert(
+        { thinking: { type: "enabled", budget_tokens: 2000 }, tools, messages: loop({}) },
+        ONE_KNOB,
+      );
+      expect(explicit.thinking).toBeUndefined();
+    });
+
+    it("a thinking block without a signature is dropped (it cannot be verified upstream)", () => {
+      const body = convert(
+        {
+          reasoning_effort: "low",
+          tools,
+          messages: loop({ thinking_blocks: [{ type: "thinking", thinking: "hm", signature: null }] }),
+        },
+        ONE_KNOB,
+      );
+      expect(JSON.stringify(body.messages)).not.toContain('"thinking"');
+      expect(body.thinking).toBeUndefined();
+    });
+
+    it("adaptive models keep thinking on: adaptive thinking may skip a step, so the turn is valid as it is", () => {
+      const body = convert({ reasoning_effort: "high", tools, messages: loop({}) }, CURRENT);
+      expect(body.thinking).toEqual({ type: "adaptive", display: "summarized" });
+      expect(body.output_config).toEqual({ effort: "high" });
+    });
+
+    it("a new user question after the tool loop gets thinking again", () => {
+      const body = convert(
+        {
+          reasoning_effort: "low",
+          tools,
+          messages: [
+            ...loop({}),
+            { role: "assistant", content: "18°C in Paris." },
+            { role: "user", content: "And Rome?" },
+          ],
+        },
+        ONE_KNOB,
+      );
+      expect(body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 });
+    });
+
+    it("with thinking off, a final assistant prefill loses its thinking blocks", () => {
+      const body = convert({
+        messages: [
+          { role: "user", content: "Hi" },
+          { role: "assistant", content: "Hel", thinking_blocks: [SIGNED] },
+        ],
+      });
+      expect(body.messages[1]).toEqual({ role: "assistant", content: [{ type: "text", text: "Hel" }] });
+    });
+
+    it("refuses a thinking block of an unknown type, naming it", () => {
+      const err = refusal({
+        model: ONE_KNOB,
+        messages: loop({ thinking_blocks: [{ type: "reasoning", text: "x" }] }),
+      });
+      expect(err.param).toBe("messages[1].thinking_blocks[0].type");
+      expect(err.message).toMatch(/'reasoning' is not supported/);
+      expect(refusal({ model: ONE_KNOB, messages: loop({ thinking_blocks: "x" }) }).param).toBe(
+        "messages[1].thinking_blocks",
+      );
+    });
+  });
+
   it("an assistant turn with reasoning_content produces no thinking block and a valid request", () => {
     const body = convert(
       {

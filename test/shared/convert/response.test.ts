@@ -81,6 +81,8 @@ describe("recorded non-streaming responses", () => {
     const msg = r.choices[0]?.message;
     expect(msg?.content).toBeNull();
     expect(msg?.reasoning_content).toBe((m.content[0] as { thinking: string }).thinking);
+    // The signed block, whole, for the client to send back with the tool result.
+    expect(msg?.thinking_blocks).toEqual([m.content[0]]);
     expect(msg?.tool_calls?.map((t) => JSON.parse(t.function.arguments))).toEqual([
       { location: "Florence, Italy" },
     ]);
@@ -90,7 +92,7 @@ describe("recorded non-streaming responses", () => {
 });
 
 describe("content blocks", () => {
-  it("concatenates text blocks, keeps tool calls in order, omits redacted thinking and server tools", () => {
+  it("concatenates text blocks, keeps tool calls and thinking blocks in order, omits server tools", () => {
     const r = anthropicToOpenAIResponse(
       message({
         content: [
@@ -111,6 +113,11 @@ describe("content blocks", () => {
     const msg = r.choices[0]?.message;
     expect(msg?.content).toBe("Hello world");
     expect(msg?.reasoning_content).toBe("ab");
+    expect(msg?.thinking_blocks).toEqual([
+      { type: "redacted_thinking", data: "opaque" },
+      { type: "thinking", thinking: "a", signature: "s" },
+      { type: "thinking", thinking: "b", signature: "s" },
+    ]);
     expect(msg?.tool_calls).toEqual([
       {
         id: "toolu_1",

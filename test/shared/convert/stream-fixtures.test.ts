@@ -10,6 +10,7 @@ import {
   fixtureText,
   type OpenAISse,
   parseOpenAISse,
+  pushKind,
   readAllText,
   sourceOf,
   splitCrlf,
@@ -126,7 +127,12 @@ function checkStream(sse: OpenAISse, expected: AnthropicSummary, includeUsage: b
       expect(choice.logprobs).toBeNull();
     }
   }
-  expect(chunks[0].choices[0].delta).toEqual({ role: "assistant", content: "" });
+  // As OpenAI sends it: content "" before text, null before a tool call.
+  expect(chunks[0].choices[0].delta).toEqual({
+    role: "assistant",
+    content: expected.firstBlock === "tool_use" ? null : "",
+    refusal: null,
+  });
   expect(chunks.slice(1).every((c: AnyJson) => c.choices[0]?.delta.role === undefined)).toBe(true);
 
   const withChoice = chunks.filter((c: AnyJson) => c.choices.length === 1);
@@ -148,11 +154,31 @@ function checkStream(sse: OpenAISse, expected: AnthropicSummary, includeUsage: b
 
   let content = "";
   let reasoning = "";
+  const order: string[] = [];
+  const thinkingBlocks: AnyJson[] = [];
+  let thinkingText = "";
   const calls: Array<{ id: string; name: string; args: string }> = [];
   for (const c of withChoice) {
     const d = c.choices[0].delta;
     if (typeof d.content === "string") content += d.content;
+    if (typeof d.content === "string" && d.content !== "") pushKind(order, "content");
     if (typeof d.reasoning_content === "string") reasoning += d.reasoning_content;
+    for (const b of d.thinking_blocks ?? []) {
+      // LiteLLM's accumulation: text fragments join until a signature closes the block.
+      if (b.type === "redacted_thinking") {
+        pushKind(order, "redacted");
+        thinkingBlocks.push(b);
+      } else {
+        pushKind(order, "reasoning");
+        expect(b.thinking === "" || b.thinking === d.reasoning_content).toBe(true);
+        thinkingText += b.thinking;
+        if (b.signature !== "") {
+          thinkingBlocks.push({ type: "thinking", thinking: thinkingText, signature: b.signature });
+          thinkingText = "";
+        }
+      }
+    }
+    for (const tc of d.tool_calls ?? []) pushKind(order, `tool ${tc.index}`);
     for (const tc of d.tool_calls ?? []) {
       expect(d.tool_calls).toHaveLength(1);
       if (tc.index === calls.length) {
@@ -172,6 +198,9 @@ function checkStream(sse: OpenAISse, expected: AnthropicSummary, includeUsage: b
   }
   expect(content).toBe(expected.text);
   expect(reasoning).toBe(expected.thinking);
+  // Deltas come in the Anthropic block order: reasoning, text and each tool call where they were.
+  expect(order).toEqual(expected.order);
+  expect(thinkingBlocks).toEqual(expected.thinkingBlocks);
   expect(calls.map((c) => ({ id: c.id, name: c.name, input: JSON.parse(c.args) }))).toEqual(expected.tools);
 }
 

@@ -82,7 +82,12 @@ describe("tool calls", () => {
       { index: 1, id: "toolu_b", type: "function", function: { name: "b", arguments: "" } },
       { index: 1, function: { arguments: '{"y":2}' } },
     ]);
-    expect(deltas(chunks).filter((d) => d.reasoning_content)).toEqual([{ reasoning_content: "hmm" }]);
+    expect(deltas(chunks).filter((d) => d.reasoning_content)).toEqual([
+      {
+        reasoning_content: "hmm",
+        thinking_blocks: [{ type: "thinking", thinking: "hmm", signature: "" }],
+      },
+    ]);
     expect(deltas(chunks).filter((d) => d.content)).toEqual([{ content: "ok" }]);
     expect(finishOf(chunks)).toBe("tool_calls");
   });
@@ -113,6 +118,74 @@ describe("tool calls", () => {
       END,
     ]);
     expect(finishOf(chunks)).toBe("stop");
+  });
+});
+
+describe("thinking blocks, as LiteLLM streams them", () => {
+  /** What a LiteLLM-style accumulator rebuilds from the deltas: text fragments until a signature. */
+  function accumulate(chunks: AnyJson[]): AnyJson[] {
+    const blocks: AnyJson[] = [];
+    let text = "";
+    for (const d of deltas(chunks)) {
+      for (const b of d.thinking_blocks ?? []) {
+        if (b.type === "redacted_thinking") blocks.push(b);
+        else {
+          text += b.thinking;
+          if (b.signature !== "") {
+            blocks.push({ type: "thinking", thinking: text, signature: b.signature });
+            text = "";
+          }
+        }
+      }
+    }
+    return blocks;
+  }
+
+  it("streams thinking text in reasoning_content and thinking_blocks, then the signature, then redacted blocks", () => {
+    const { chunks } = run([
+      start(),
+      blockStart(0, { type: "thinking", thinking: "", signature: "" }),
+      delta(0, { type: "thinking_delta", thinking: "Let me " }),
+      delta(0, { type: "thinking_delta", thinking: "" }),
+      delta(0, { type: "thinking_delta", thinking: "think." }),
+      delta(0, { type: "signature_delta", signature: "EqQBsig==" }),
+      stop(0),
+      blockStart(1, { type: "redacted_thinking", data: "EmwKAhgBEgy3va3pzix/LafPsn4a" }),
+      stop(1),
+      blockStart(2, { type: "text", text: "" }),
+      delta(2, { type: "text_delta", text: "Done." }),
+      stop(2),
+      messageDelta("end_turn"),
+      END,
+    ]);
+    expect(deltas(chunks).map((d) => d.reasoning_content ?? null)).toEqual([
+      null,
+      "Let me ",
+      "think.",
+      null,
+      null,
+      null,
+      null,
+    ]);
+    expect(accumulate(chunks)).toEqual([
+      { type: "thinking", thinking: "Let me think.", signature: "EqQBsig==" },
+      { type: "redacted_thinking", data: "EmwKAhgBEgy3va3pzix/LafPsn4a" },
+    ]);
+  });
+
+  it("keeps a signature-only thinking block (thinking display omitted)", () => {
+    const { chunks } = run([
+      start(),
+      blockStart(0, { type: "thinking", thinking: "", signature: "" }),
+      delta(0, { type: "signature_delta", signature: "sigonly" }),
+      stop(0),
+      messageDelta("end_turn"),
+      END,
+    ]);
+    expect(deltas(chunks).flatMap((d) => d.thinking_blocks ?? [])).toEqual([
+      { type: "thinking", thinking: "", signature: "sigonly" },
+    ]);
+    expect(deltas(chunks).some((d) => "reasoning_content" in d)).toBe(false);
   });
 });
 
@@ -200,12 +273,30 @@ describe("stream shape", () => {
     ]);
     expect(noisy.text).toBe(plain.text);
     expect(deltas(plain.chunks)).toEqual([
-      { role: "assistant", content: "" },
+      { role: "assistant", content: "", refusal: null },
       { content: "Hel" },
       { content: "lo" },
       {},
     ]);
     expect(plain.chunks[0].id).toBe("chatcmpl-abc");
+  });
+
+  it("says content null in the role chunk when a tool call comes first, as OpenAI does", () => {
+    const { chunks } = run([
+      start(),
+      blockStart(0, { type: "tool_use", id: "toolu_a", name: "a", input: {} }),
+      delta(0, { type: "input_json_delta", partial_json: "{}" }),
+      stop(0),
+      messageDelta("tool_use"),
+      END,
+    ]);
+    expect(deltas(chunks)[0]).toEqual({ role: "assistant", content: null, refusal: null });
+    expect(deltas(chunks)[1].tool_calls[0].id).toBe("toolu_a");
+  });
+
+  it("still sends the role chunk for an answer with no content at all", () => {
+    const { chunks } = run([start(), messageDelta("end_turn"), END]);
+    expect(deltas(chunks)).toEqual([{ role: "assistant", content: "", refusal: null }, {}]);
   });
 
   it("tolerates content before message_start with a fresh id", () => {
@@ -297,6 +388,37 @@ describe("failures become an in-stream error, never a clean finish", () => {
       expect(errorOf(sse.chunks)).toHaveLength(1);
       expect(sse.chunks[sse.chunks.length - 1].error.type).toBe("server_error");
     }
+  });
+
+  it("an upstream connection that fails mid-stream: the content so far, an error chunk, a clean end", async () => {
+    const enc = new TextEncoder();
+    let sent = 0;
+    const failing = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        sent++;
+        if (sent === 1) {
+          controller.enqueue(
+            enc.encode(
+              `event: message_start\ndata: ${JSON.stringify(start())}\n\nevent: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"partial"}}\n\n`,
+            ),
+          );
+        } else controller.error(new TypeError("network connection lost"));
+      },
+    });
+    const out = await readAllText(
+      failing.pipeThrough(new AnthropicToOpenAIStream({ model: "m", includeUsage: true })),
+    );
+    const sse = parseOpenAISse(out);
+    expect(sse.done).toBe(false);
+    expect(deltas(sse.chunks).map((d) => d.content)).toEqual(["", "partial"]);
+    expect(sse.chunks[sse.chunks.length - 1]).toEqual({
+      error: {
+        message: "The upstream connection was lost before the message was complete.",
+        type: "server_error",
+        param: null,
+        code: "upstream_unreachable",
+      },
+    });
   });
 
   it("a body cut in the middle of an event, through the byte stream", async () => {
