@@ -136,6 +136,11 @@ export function modelListEntry(
 /** Aliases have no release date of their own; a fixed one keeps the list stable between calls. */
 const ALIAS_CREATED = new Date("2026-11-01T00:00:00Z");
 
+/** The list entry of one client model name that runs on `target`. */
+export function aliasModelEntry(id: string, target: string, createdAt: Date = ALIAS_CREATED): ModelListEntry {
+  return modelListEntry(id, `${id} (alias of ${target})`, createdAt, "ccproxy");
+}
+
 /**
  * List entries for every alias (prefix rules listed by their prefix, which resolves through them),
  * sorted by id, each naming its target in `display_name`.
@@ -146,5 +151,5 @@ export function aliasModelEntries(table: ModelAliasTable, createdAt: Date = ALIA
   for (const [prefix, target] of table.prefix) if (!ids.has(prefix)) ids.set(prefix, target);
   return [...ids]
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    .map(([id, target]) => modelListEntry(id, `${id} (alias of ${target})`, createdAt, "ccproxy"));
+    .map(([id, target]) => aliasModelEntry(id, target, createdAt));
 }

@@ -10,7 +10,7 @@ import { apiMode, countTokens } from "./routes/api.ts";
 import { claudeCode, tunnel } from "./routes/claude-code.ts";
 import { health } from "./routes/health.ts";
 import { me } from "./routes/me.ts";
-import { apiModels, claudeCodeModels } from "./routes/models.ts";
+import { apiModel, apiModels, claudeCodeModel, claudeCodeModels } from "./routes/models.ts";
 
 /** Prefixes that run Claude Code mode; `/sdk` and `/claude/sdk` are older CCProxy layouts. */
 export const CC_PREFIXES = ["", "/cc", "/sdk", "/claude/sdk"] as const;
@@ -44,9 +44,11 @@ export function buildApp(): Hono<AppEnv> {
     app.all(`${prefix}/v1/chat/completions`, methodNotAllowed("POST"));
     app.get(`${prefix}/v1/models`, claudeCodeModels);
     app.all(`${prefix}/v1/models`, methodNotAllowed("GET"));
+    app.get(`${prefix}/v1/models/:id`, claudeCodeModel);
   }
   for (const prefix of API_PREFIXES) {
     app.get(`${prefix}/v1/models`, apiModels);
+    app.get(`${prefix}/v1/models/:id`, apiModel);
     app.all(`${prefix}/v1`, apiMode(prefix));
     app.all(`${prefix}/v1/*`, apiMode(prefix));
   }

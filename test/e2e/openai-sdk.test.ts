@@ -1,8 +1,9 @@
 // The official `openai` client pointed at CCProxy's API mode (`baseURL: <ccproxy>/api/v1`) with a
 // CCProxy key: everything an OpenAI app does, answered by the (mock) Anthropic API behind it.
+import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
-import { byTestId, newKey, upstreamRequests, url } from "./helpers.ts";
+import { byTestId, mockUrl, newKey, upstreamRequests, url } from "./helpers.ts";
 
 let key: string;
 beforeAll(async () => {
@@ -411,9 +412,26 @@ describe("openai SDK through CCProxy API mode", () => {
     ).rejects.toThrow(/Overloaded/);
   });
 
-  it("lists models that the OpenAI SDK parses, aliases included", async () => {
+  it("lists models that the OpenAI SDK parses, aliases included, and retrieves an alias", async () => {
     const ids: string[] = [];
     for await (const m of client().models.list()) ids.push(m.id);
     expect(ids).toEqual(expect.arrayContaining(["gpt-4o", "claude-sonnet-4-5"]));
+    const alias = await client().models.retrieve("gpt-4o");
+    expect(alias).toMatchObject({ id: "gpt-4o", object: "model", owned_by: "ccproxy" });
+    const real = await client().models.retrieve("claude-sonnet-4-5");
+    expect(real).toMatchObject({ id: "claude-sonnet-4-5", object: "model", owned_by: "anthropic" });
+  });
+
+  it("the same list pages through with the Anthropic SDK: every upstream model once, plus the aliases", async () => {
+    const anthropic = new Anthropic({ baseURL: `${url()}/api`, apiKey: key, maxRetries: 0 });
+    const ids: string[] = [];
+    for await (const m of anthropic.models.list({ limit: 2 })) ids.push(m.id);
+    const direct = new Anthropic({ baseURL: mockUrl(), apiKey: "test", maxRetries: 0 });
+    const upstream: string[] = [];
+    for await (const m of direct.models.list({ limit: 100 })) upstream.push(m.id);
+    expect(upstream.length).toBeGreaterThan(2);
+    expect(ids.filter((id) => upstream.includes(id))).toEqual(upstream);
+    expect(ids).toEqual(expect.arrayContaining(["gpt-4o", "gpt-4o-mini", "o3", "sonnet", "opus", "haiku"]));
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });

@@ -1,4 +1,5 @@
 // GET /v1/models as both SDKs read it: Anthropic's list fields and OpenAI's, upstream models plus aliases.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, newKey } from "./helpers.ts";
 
@@ -19,19 +20,34 @@ interface List {
   last_id: string | null;
 }
 
+/**
+ * Both SDKs' list shape. The cursors name the first and last model that is not an alias: the
+ * Anthropic SDK pages on with `after_id=<last_id>`, and the upstream knows no aliases.
+ */
 function shapeOk(list: List) {
   expect(list.object).toBe("list");
   expect(typeof list.has_more).toBe("boolean");
-  expect(list.first_id).toBe(list.data[0]?.id);
-  expect(list.last_id).toBe(list.data.at(-1)?.id);
-  for (const m of list.data) {
-    expect(m.type).toBe("model");
-    expect(m.object).toBe("model");
-    expect(typeof m.display_name).toBe("string");
-    expect(Number.isNaN(Date.parse(m.created_at))).toBe(false);
-    expect(m.created).toBe(Math.floor(Date.parse(m.created_at) / 1000));
-    expect(typeof m.owned_by).toBe("string");
-  }
+  const models = list.data.filter((m) => m.owned_by !== "ccproxy");
+  expect(list.first_id).toBe(models[0]?.id ?? null);
+  expect(list.last_id).toBe(models.at(-1)?.id ?? null);
+  for (const m of list.data) entryOk(m);
+}
+
+function entryOk(m: Entry) {
+  expect(m.type).toBe("model");
+  expect(m.object).toBe("model");
+  expect(typeof m.display_name).toBe("string");
+  expect(Number.isNaN(Date.parse(m.created_at))).toBe(false);
+  expect(m.created).toBe(Math.floor(Date.parse(m.created_at) / 1000));
+  expect(typeof m.owned_by).toBe("string");
+}
+
+/** The upstream's whole catalogue, asked of the mock directly. */
+async function upstreamIds(): Promise<string[]> {
+  const res = await fetch(`${env.ANTHROPIC_BASE_URL}/v1/models?limit=1000`, {
+    headers: { "x-api-key": "test" },
+  });
+  return ((await res.json()) as List).data.map((m) => m.id);
 }
 
 describe("/v1/models", () => {
@@ -50,18 +66,58 @@ describe("/v1/models", () => {
     expect(alias?.display_name).toMatch(/alias of claude-/);
   });
 
-  it("API mode: later pages are the upstream's alone", async () => {
+  it("API mode: paging on with after_id=last_id walks every upstream model once, aliases on the first page", async () => {
     const { key } = await newKey();
-    const first = (await (
-      await call("/api/v1/models?limit=2", { headers: { "x-api-key": key } })
-    ).json()) as List;
-    expect(first.has_more).toBe(true);
-    const next = await call(`/api/v1/models?limit=2&after_id=${first.data[1]?.id}`, {
-      headers: { "x-api-key": key },
+    const seen: string[] = [];
+    let pages = 0;
+    let after: string | null = null;
+    for (;;) {
+      const res = await call(`/api/v1/models?limit=2${after === null ? "" : `&after_id=${after}`}`, {
+        headers: { "x-api-key": key },
+      });
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as List;
+      shapeOk(page);
+      const aliases = page.data.filter((m) => m.owned_by === "ccproxy");
+      if (pages > 0) expect(aliases).toEqual([]);
+      else expect(aliases.map((m) => m.id)).toContain("gpt-4o");
+      seen.push(...page.data.map((m) => m.id));
+      pages++;
+      if (!page.has_more) break;
+      after = page.last_id;
+    }
+    const upstream = await upstreamIds();
+    expect(pages).toBe(Math.ceil(upstream.length / 2));
+    expect(seen.filter((id) => upstream.includes(id))).toEqual(upstream);
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it("API mode: GET /v1/models/{id} answers an alias itself and the upstream's models with OpenAI fields", async () => {
+    const { key } = await newKey();
+    const get = (id: string) => call(`/api/v1/models/${id}`, { headers: { authorization: `Bearer ${key}` } });
+    for (const id of ["gpt-4o", "gpt-4o-2024-08-06", "sonnet"]) {
+      const res = await get(id);
+      expect(res.status, id).toBe(200);
+      const entry = (await res.json()) as Entry;
+      entryOk(entry);
+      expect(entry).toMatchObject({
+        id,
+        owned_by: "ccproxy",
+        display_name: expect.stringMatching(/alias of claude-/),
+      });
+    }
+    const real = await get("claude-sonnet-4-5");
+    expect(real.status).toBe(200);
+    const entry = (await real.json()) as Entry;
+    entryOk(entry);
+    expect(entry).toMatchObject({
+      id: "claude-sonnet-4-5",
+      display_name: "Claude Sonnet 4.5",
+      owned_by: "anthropic",
     });
-    const page = (await next.json()) as List;
-    shapeOk(page);
-    expect(page.data.some((m) => m.owned_by === "ccproxy")).toBe(false);
+    const missing = await get("claude-nonexistent-9");
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { type: string } }).error.type).toBe("not_found_error");
   });
 
   it("Claude Code mode: the known Claude models and the aliases, without calling upstream", async () => {
@@ -75,6 +131,14 @@ describe("/v1/models", () => {
         expect.arrayContaining(["claude-opus-5-5", "opus", "gpt-4o-mini"]),
       );
     }
+  });
+
+  it("Claude Code mode: GET /v1/models/{id} for an alias or a known model, 404 otherwise", async () => {
+    const { key } = await newKey({ modes: ["claude-code"] });
+    const get = (id: string) => call(`/v1/models/${id}`, { headers: { authorization: `Bearer ${key}` } });
+    expect(((await (await get("gpt-4o")).json()) as Entry).owned_by).toBe("ccproxy");
+    expect(((await (await get("claude-opus-5-5")).json()) as Entry).id).toBe("claude-opus-5-5");
+    expect((await get("no-such-model")).status).toBe(404);
   });
 
   it("needs a valid key", async () => {
