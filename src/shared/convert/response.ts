@@ -57,6 +57,7 @@ export function anthropicToOpenAIResponse(message: Message, opts: ResponseOption
     role: "assistant",
     content: text,
     refusal: null,
+    annotations: [], // OpenAI's URL citations; Claude's citations have no faithful mapping here
   };
   if (toolCalls.length > 0) msg.tool_calls = toolCalls;
   if (reasoning !== undefined) msg.reasoning_content = reasoning;

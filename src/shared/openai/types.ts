@@ -119,6 +119,8 @@ export interface ChatCompletion {
       role: "assistant";
       content: string | null;
       refusal: string | null;
+      /** Always `[]`, as OpenAI sends it without web search. */
+      annotations: unknown[];
       tool_calls?: ToolCall[];
       reasoning_content?: string;
       thinking_blocks?: ThinkingBlockParam[];

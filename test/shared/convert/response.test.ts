@@ -38,6 +38,7 @@ describe("recorded non-streaming responses", () => {
             content:
               'Olá! \n\n(That\'s "hello" in Portuguese. You could also say "Oi!" for a more casual "hi!")',
             refusal: null,
+            annotations: [],
           },
           logprobs: null,
           finish_reason: "stop",
@@ -58,6 +59,7 @@ describe("recorded non-streaming responses", () => {
       role: "assistant",
       content: "I'll check the weather in Florence, Italy for you.",
       refusal: null,
+      annotations: [],
       tool_calls: [
         {
           id: "toolu_01XLb9pzgfLa2EMyqWot6Ezt",
@@ -130,7 +132,7 @@ describe("content blocks", () => {
 
   it("no blocks at all: content null, no tool_calls or reasoning_content keys", () => {
     const msg = anthropicToOpenAIResponse(message({ content: [] }), opts).choices[0]?.message;
-    expect(msg).toEqual({ role: "assistant", content: null, refusal: null });
+    expect(msg).toEqual({ role: "assistant", content: null, refusal: null, annotations: [] });
   });
 
   it("an empty text block stays an empty string (a refusal with no text)", () => {
