@@ -1,5 +1,6 @@
 // What a request may cost before it runs: an estimate of its prompt tokens from the Anthropic request
-// body (text by characters, images and documents by size), plus its max_tokens. Used to reserve budget.
+// body (text by characters, images and documents by size), its max_tokens and the web searches it may
+// run. Used to reserve budget, and to estimate the output of a stream that ended before its usage.
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -44,6 +45,11 @@ function contentChars(content: unknown): number {
   return 0;
 }
 
+/** Tokens for `chars` characters of text, erring high like every estimate here. */
+export function tokensForChars(chars: number): number {
+  return Math.ceil(chars / CHARS_PER_TOKEN);
+}
+
 export function estimatePromptTokens(body: Obj): number {
   let chars = contentChars(body.system);
   if (Array.isArray(body.messages))
@@ -55,10 +61,33 @@ export function estimatePromptTokens(body: Obj): number {
 export interface Estimate {
   promptTokens: number;
   maxTokens: number;
+  /** Web searches the request may run (server tool `web_search`), each billed on top of tokens. */
+  webSearches?: number;
+}
+
+/**
+ * Searches reserved for a `web_search` tool without `max_uses`: the API sets no cap, and a turn that
+ * searches this often is already unusual. The real count settles it either way.
+ */
+export const DEFAULT_WEB_SEARCHES = 10;
+
+/** The most web searches the request's `web_search` server tools allow (0 without one). */
+export function estimateWebSearches(body: Obj): number {
+  if (!Array.isArray(body.tools)) return 0;
+  let n = 0;
+  for (const t of body.tools) {
+    if (!isObj(t) || typeof t.type !== "string" || !t.type.startsWith("web_search")) continue;
+    n += typeof t.max_uses === "number" && t.max_uses >= 0 ? t.max_uses : DEFAULT_WEB_SEARCHES;
+  }
+  return n;
 }
 
 export function estimateRequest(body: Obj, defaultMaxTokens: number): Estimate {
   const max =
     typeof body.max_tokens === "number" && body.max_tokens >= 0 ? body.max_tokens : defaultMaxTokens;
-  return { promptTokens: estimatePromptTokens(body), maxTokens: max };
+  return {
+    promptTokens: estimatePromptTokens(body),
+    maxTokens: max,
+    webSearches: estimateWebSearches(body),
+  };
 }

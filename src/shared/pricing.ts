@@ -131,12 +131,22 @@ export function costUsd(model: string, u: TokenUsage): number | null {
   return perMillion / 1_000_000 + (u.web_search_requests ?? 0) * WEB_SEARCH_USD;
 }
 
-/** The most a request can cost before it runs: its estimated prompt at the input rate plus max_tokens of output. */
-export function reservationUsd(model: string, promptTokens: number, maxTokens: number): number | null {
+/**
+ * The most a request can cost before it runs: its estimated prompt at the dearest input rate, plus
+ * max_tokens of output, plus the web searches it may run.
+ */
+export function reservationUsd(
+  model: string,
+  promptTokens: number,
+  maxTokens: number,
+  webSearches = 0,
+): number | null {
   const entry = priceEntry(model);
   if (entry === undefined) return null;
   const rates =
     entry.longPrompt && promptTokens > entry.longPrompt.above ? entry.longPrompt.rates : entry.rates;
   // Cache writes can cost up to 2× input (1-hour TTL): reserve for the worst case.
-  return (promptTokens * rates.cacheWrite1h + maxTokens * rates.output) / 1_000_000;
+  return (
+    (promptTokens * rates.cacheWrite1h + maxTokens * rates.output) / 1_000_000 + webSearches * WEB_SEARCH_USD
+  );
 }

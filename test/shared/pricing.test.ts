@@ -1,5 +1,6 @@
 // The price table's arithmetic, pinned: every token kind, tiers, variants, unknown models.
 import { describe, expect, it } from "vitest";
+import { DEFAULT_WEB_SEARCHES, estimateRequest } from "../../src/shared/estimate.ts";
 import { costUsd, priceEntry, reservationUsd, type TokenUsage } from "../../src/shared/pricing.ts";
 
 const u = (p: Partial<TokenUsage>): TokenUsage => ({
@@ -69,5 +70,22 @@ describe("reservationUsd", () => {
   it("reserves the prompt at the dearest input rate (1-hour cache write) plus max_tokens of output", () => {
     expect(reservationUsd("claude-haiku-4-5", 1000, 4096)).toBeCloseTo((1000 * 2 + 4096 * 5) / 1e6, 15);
     expect(reservationUsd("unknown", 1, 1)).toBeNull();
+  });
+
+  it("reserves $0.01 per web search the request's web_search tool allows", () => {
+    const tokensOnly = reservationUsd("claude-haiku-4-5", 1000, 4096) ?? 0;
+    expect(reservationUsd("claude-haiku-4-5", 1000, 4096, 5)).toBeCloseTo(tokensOnly + 0.05, 12);
+    const body = (tools: unknown[]) => ({ max_tokens: 100, messages: [], tools });
+    expect(
+      estimateRequest(body([{ type: "web_search_20250305", name: "web_search", max_uses: 3 }]), 1)
+        .webSearches,
+    ).toBe(3);
+    // No max_uses: the API sets no cap, so a default is reserved (and the real count settles it).
+    expect(estimateRequest(body([{ type: "web_search_20250305", name: "web_search" }]), 1).webSearches).toBe(
+      DEFAULT_WEB_SEARCHES,
+    );
+    expect(
+      estimateRequest(body([{ name: "get_weather", input_schema: { type: "object" } }]), 1).webSearches,
+    ).toBe(0);
   });
 });
