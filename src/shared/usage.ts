@@ -1,7 +1,11 @@
 // Reading usage off an Anthropic response as it passes: `message_start` and the last `message_delta`
 // of a stream, or the JSON body's `usage`. The tap hands every chunk on before it looks at it, reads
 // only on demand (pull), and reports once — when the stream ends, fails or is cancelled by the client.
+// A stream that ends before its final `message_delta` (client gone, upstream dropped, in-stream error)
+// reports only message_start's output count (1), so the tap also counts the characters streamed
+// (text, thinking, tool-input JSON) and reports at least their token estimate, flagged as estimated.
 
+import { tokensForChars } from "./estimate.ts";
 import { emptyUsage, type TokenUsage } from "./pricing.ts";
 import { SseParser } from "./sse/decode.ts";
 
@@ -18,7 +22,12 @@ export interface UsageSummary {
   ttfbMs: number | null;
   durationMs: number;
   outcome: Outcome;
+  /** True when output_tokens is (at least partly) CCProxy's estimate: the stream ended before its usage. */
+  estimated: boolean;
 }
+
+/** `error_type` recorded when the upstream connection broke mid-body (no error event to name it). */
+export const CONNECTION_LOST = "connection_lost";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -49,18 +58,29 @@ export class UsageReader {
   model: string | null = null;
   stopReason: string | null = null;
   errorType: string | null = null;
+  /** A stream's message_start was seen (its usage has input; output is a placeholder until the end). */
+  started = false;
+  /** The stream's message_delta was seen: its usage is final. */
+  finalUsage = false;
+  /** Characters of text, thinking and tool-input JSON streamed so far. */
+  streamedChars = 0;
 
   /** One parsed stream event (its `data` already JSON-decoded). */
   event(data: unknown): void {
     if (!isObj(data)) return;
     switch (data.type) {
       case "message_start":
+        this.started = true;
         if (isObj(data.message)) {
           if (typeof data.message.model === "string") this.model = data.message.model;
           applyUsage(this.usage, data.message.usage);
         }
         break;
+      case "content_block_delta":
+        if (isObj(data.delta)) this.streamedChars += deltaChars(data.delta);
+        break;
       case "message_delta":
+        this.finalUsage = true;
         applyUsage(this.usage, data.usage);
         if (isObj(data.delta) && typeof data.delta.stop_reason === "string")
           this.stopReason = data.delta.stop_reason;
@@ -71,6 +91,16 @@ export class UsageReader {
       default:
         break;
     }
+  }
+
+  /**
+   * Output tokens as far as they can be known: the reported count, or — for a stream that ended
+   * before its final usage — at least the estimate of what was streamed.
+   */
+  settleOutput(): { estimated: boolean } {
+    if (!this.started || this.finalUsage) return { estimated: false };
+    this.usage.output_tokens = Math.max(this.usage.output_tokens, tokensForChars(this.streamedChars));
+    return { estimated: true };
   }
 
   /** A whole JSON response body: a Message or an error. */
@@ -88,8 +118,22 @@ export class UsageReader {
   }
 }
 
-/** Only these stream events carry usage or errors; the others are not parsed at all. */
-const USAGE_EVENTS = new Set(["message_start", "message_delta", "error"]);
+/** Characters a content_block_delta streamed: the text, thinking or tool-input JSON it carries. */
+function deltaChars(delta: Obj): number {
+  switch (delta.type) {
+    case "text_delta":
+      return typeof delta.text === "string" ? delta.text.length : 0;
+    case "thinking_delta":
+      return typeof delta.thinking === "string" ? delta.thinking.length : 0;
+    case "input_json_delta":
+      return typeof delta.partial_json === "string" ? delta.partial_json.length : 0;
+    default:
+      return 0; // signature_delta, citations: not output tokens
+  }
+}
+
+/** Only these stream events carry usage, output or errors; the others are not parsed at all. */
+const USAGE_EVENTS = new Set(["message_start", "content_block_delta", "message_delta", "error"]);
 const MAX_JSON_BYTES = 8 * 1024 * 1024;
 
 export interface TapOptions {
@@ -147,14 +191,16 @@ export function tapUsage(body: ReadableStream<Uint8Array>, opts: TapOptions): Re
         // not JSON after all
       }
     }
+    const { estimated } = reader.settleOutput();
     opts.onDone({
       usage: reader.usage,
       model: reader.model,
       stopReason: reader.stopReason,
-      errorType: reader.errorType,
+      errorType: reader.errorType ?? (outcome === "error" ? CONNECTION_LOST : null),
       ttfbMs,
       durationMs: Date.now() - startedAt,
       outcome,
+      estimated,
     });
   };
 

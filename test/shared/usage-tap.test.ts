@@ -143,5 +143,72 @@ describe("tapUsage", () => {
     ).rejects.toThrow();
     expect(summaries.map((s) => s.outcome)).toEqual(["error"]);
     expect(summaries[0]?.usage.input_tokens).toBeGreaterThan(0);
+    // Nothing named the failure: the ledger says the connection was lost rather than nothing.
+    expect(summaries[0]?.errorType).toBe("connection_lost");
+  });
+
+  it("a complete stream's reported usage is final, never replaced by the estimate", async () => {
+    for (const name of ["anthropic-text.sse", "anthropic-thinking.sse", "anthropic-tool-parallel.sse"]) {
+      let summary: UsageSummary | undefined;
+      const bytes = fixture(name);
+      await drain(
+        tapUsage(chunked(bytes, 13), { contentType: "text/event-stream", onDone: (s) => (summary = s) }),
+      );
+      expect(summary?.estimated).toBe(false);
+      expect(summary?.usage.output_tokens).toBe(lastUsage(bytes.toString("utf8")).output_tokens);
+    }
+  });
+
+  it.each([
+    ["text", "text_delta", "text"],
+    ["thinking", "thinking_delta", "thinking"],
+    ["tool input", "input_json_delta", "partial_json"],
+  ])(
+    "a stream cut before its message_delta records at least the %s it streamed, flagged estimated",
+    async (_, type, field) => {
+      const piece = "abcdefghij".repeat(7); // 70 characters per delta
+      const events = [
+        'event: message_start\ndata: {"type":"message_start","message":{"model":"claude-haiku-4-5","usage":{"input_tokens":12,"output_tokens":1}}}\n\n',
+        ...Array.from(
+          { length: 10 },
+          () =>
+            `event: content_block_delta\ndata: ${JSON.stringify({ type: "content_block_delta", index: 0, delta: { type, [field]: piece } })}\n\n`,
+        ),
+      ];
+      const summaries: UsageSummary[] = [];
+      const reader = tapUsage(chunked(new TextEncoder().encode(events.join("")), 64), {
+        contentType: "text/event-stream",
+        onDone: (s) => summaries.push(s),
+      }).getReader();
+      let received = "";
+      while (received.split(piece).length - 1 < 6) {
+        const { value } = await reader.read();
+        received += new TextDecoder().decode(value);
+      }
+      await reader.cancel();
+      const streamedChars = (received.split(piece).length - 1) * piece.length;
+      expect(summaries).toHaveLength(1);
+      expect(summaries[0]).toMatchObject({ outcome: "aborted", estimated: true });
+      expect(summaries[0]?.usage.input_tokens).toBe(12);
+      // At least a token per 4 characters received (the API's own rule of thumb), never message_start's 1.
+      expect(summaries[0]?.usage.output_tokens).toBeGreaterThanOrEqual(Math.ceil(streamedChars / 4));
+    },
+  );
+
+  it("an in-stream error before message_delta is estimated too, and keeps the error's type", async () => {
+    const sse = [
+      'event: message_start\ndata: {"type":"message_start","message":{"model":"claude-haiku-4-5","usage":{"input_tokens":5,"output_tokens":1}}}\n\n',
+      `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"${"x".repeat(400)}"}}\n\n`,
+      'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n',
+    ].join("");
+    let summary: UsageSummary | undefined;
+    await drain(
+      tapUsage(chunked(new TextEncoder().encode(sse), 33), {
+        contentType: "text/event-stream",
+        onDone: (s) => (summary = s),
+      }),
+    );
+    expect(summary).toMatchObject({ outcome: "complete", errorType: "overloaded_error", estimated: true });
+    expect(summary?.usage.output_tokens).toBeGreaterThanOrEqual(100);
   });
 });
