@@ -78,6 +78,7 @@ export interface LedgerRow {
   duration_ms: number;
   outcome: string;
   error_type: string | null;
+  usage_estimated: number;
 }
 
 /** The ledger row of a request (written after the response, so polled for). */

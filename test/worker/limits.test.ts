@@ -1,7 +1,27 @@
 // Per-key limits as a team feels them: bursts, parallel tools and budgets held under concurrency.
 import { describe, expect, it } from "vitest";
+import { estimatePromptTokens } from "../../src/shared/estimate.ts";
 import { reservationUsd } from "../../src/shared/pricing.ts";
 import { admin, call, ledgerRow, ledgerRowsForKey, messageBody, newKey } from "./helpers.ts";
+
+interface Me {
+  spent: { today_usd: number };
+  remaining: { budget_usd_day: number | null };
+}
+
+async function meOf(key: string): Promise<Me> {
+  return (await (await call("/v1/me", { headers: { "x-api-key": key } })).json()) as Me;
+}
+
+async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await scheduler.wait(20);
+  }
+}
 
 function post(path: string, key: string, body: unknown, headers: Record<string, string> = {}) {
   return call(path, {
@@ -52,7 +72,7 @@ describe("limits", () => {
     await after.text();
   });
 
-  it("50 concurrent requests against a budget that covers 10: 10 admitted, spend within budget", async () => {
+  it("50 concurrent requests against a budget that covers 10: 10 admitted, 50 rows, spend within budget", async () => {
     const model = "claude-haiku-4-5";
     const body = messageBody({
       model,
@@ -60,7 +80,7 @@ describe("limits", () => {
       messages: [{ role: "user", content: "hello there" }],
     });
     // What the Worker reserves per request (prompt estimated from the body, max_tokens of output).
-    const perRequest = reservationUsd(model, Math.ceil((11 + 8) / 3.5), 1000) ?? 0;
+    const perRequest = reservationUsd(model, estimatePromptTokens(body), 1000) ?? 0;
     const budget = perRequest * 10 + perRequest / 2;
     const k = await newKey({ budget_usd_day: budget });
     const responses = await Promise.all(
@@ -72,17 +92,97 @@ describe("limits", () => {
     const refused = responses.filter((r) => r.status === 429);
     expect(ok).toHaveLength(10);
     expect(refused).toHaveLength(40);
+    // Nothing is spent yet: the 10 in flight hold the budget, so the others may retry shortly.
     const err = (await refused[0]?.json()) as { error: { type: string; message: string } };
     expect(err.error.type).toBe("rate_limit_error");
-    expect(err.error.message).toMatch(/budget exhausted.*daily budget.*resets at \d{4}-\d{2}-\d{2}T00:00:00/);
-    expect(Number(refused[0]?.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(err.error.message).toMatch(/^budget held: .*daily budget.*requests in flight hold/);
+    expect(refused[0]?.headers.get("retry-after")).toBe("2");
     const texts = await Promise.all(ok.map((r) => r.text()));
     for (const r of refused.slice(1)) await r.text();
-    for (const r of ok) await ledgerRow(r.headers.get("x-request-id"));
-    const spent = (await ledgerRowsForKey(k.id)).reduce((sum, r) => sum + (r.cost_usd ?? 0), 0);
+    for (const r of responses) await ledgerRow(r.headers.get("x-request-id"));
+    const rows = await ledgerRowsForKey(k.id);
+    expect(rows).toHaveLength(50);
+    expect(rows.filter((r) => r.outcome === "refused")).toHaveLength(40);
+    expect(rows.filter((r) => r.outcome === "complete" && r.status === 200)).toHaveLength(10);
+    const spent = rows.reduce((sum, r) => sum + (r.cost_usd ?? 0), 0);
     expect(spent).toBeGreaterThan(0);
     expect(spent).toBeLessThanOrEqual(budget);
     expect(texts.every((t) => t.includes('"type":"message"'))).toBe(true);
+  });
+
+  it("when the upstream bills more than was reserved: spend ≤ budget + what was in flight at the last admission", async () => {
+    const model = "claude-haiku-4-5";
+    // max_tokens 50 is reserved, but the mock answers 100 words whatever max_tokens says.
+    const body = messageBody({ model, max_tokens: 50, messages: [{ role: "user", content: "hello there" }] });
+    const perRequest = reservationUsd(model, estimatePromptTokens(body), 50) ?? 0;
+    const budget = perRequest * 10.5;
+    const k = await newKey({ budget_usd_day: budget });
+    const overrun = { "x-mock-scenario": "long count=100" };
+
+    // Wave 1: one request, settled before anything else is admitted.
+    const first = await post("/api/v1/messages", k.key, body, overrun);
+    expect(first.status).toBe(200);
+    await first.text();
+    const firstCost = (await ledgerRow(first.headers.get("x-request-id"))).cost_usd ?? 0;
+    expect(firstCost).toBeGreaterThan(perRequest); // the overrun is real
+    expect(firstCost).toBeLessThan(budget);
+    const settled = await until(async () => {
+      const me = await meOf(k.key);
+      return me.spent.today_usd > 0 ? me : undefined;
+    });
+    expect(settled.spent.today_usd).toBeCloseTo(firstCost, 12);
+
+    // Wave 2: 50 at once. Admission counts the real spend so far plus each one's reservation.
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        post("/api/v1/messages", k.key, body, { "x-mock-scenario": "long count=100 ttfb=300" }),
+      ),
+    );
+    const admitted = responses.filter((r) => r.status === 200);
+    expect(admitted).toHaveLength(Math.floor((budget - firstCost) / perRequest));
+    await Promise.all(responses.map((r) => r.text()));
+    for (const r of responses) await ledgerRow(r.headers.get("x-request-id"));
+
+    const rows = await ledgerRowsForKey(k.id);
+    expect(rows).toHaveLength(51);
+    const total = rows.reduce((sum, r) => sum + (r.cost_usd ?? 0), 0);
+    const waveTwo = rows.filter(
+      (r) => r.request_id !== first.headers.get("x-request-id") && r.status === 200,
+    );
+    const inFlightAtLastAdmission = waveTwo.reduce((sum, r) => sum + (r.cost_usd ?? 0), 0);
+    expect(total).toBeGreaterThan(budget); // every admitted request overran its reservation…
+    expect(total).toBeLessThanOrEqual(budget + inFlightAtLastAdmission); // …but only those in flight could
+
+    // /v1/me's spent is the ledger's sum; nothing is left, and the next request is refused as spent.
+    const me = await until(async () => {
+      const m = await meOf(k.key);
+      return Math.abs(m.spent.today_usd - total) < 1e-12 ? m : undefined;
+    });
+    expect(me.remaining.budget_usd_day).toBe(0);
+    const next = await post("/api/v1/messages", k.key, body);
+    expect(next.status).toBe(429);
+    expect(((await next.json()) as { error: { message: string } }).error.message).toMatch(
+      /^budget exhausted: .* is used up/,
+    );
+  });
+
+  it("reserves web searches: a request whose web_search tool may run 5 is refused by a budget its tokens fit", async () => {
+    const model = "claude-haiku-4-5";
+    const plain = messageBody({ model, max_tokens: 100 });
+    const searching = {
+      ...plain,
+      tools: [{ type: "web_search_20250305", name: "web_search", max_uses: 5 }],
+    };
+    const tokensOnly = reservationUsd(model, estimatePromptTokens(searching), 100) ?? 0;
+    const k = await newKey({ budget_usd_day: tokensOnly + 0.04 });
+    const refused = await post("/api/v1/messages", k.key, searching);
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+      /^this request could cost up to \$0\.05\d+ \(max_tokens 100\)/,
+    );
+    const ok = await post("/api/v1/messages", k.key, plain);
+    expect(ok.status).toBe(200);
+    await ok.text();
   });
 
   it("a spent budget refuses the next request until it resets, in OpenAI format on OpenAI routes", async () => {
@@ -123,7 +223,9 @@ describe("limits", () => {
     await scheduler.wait(50);
     const second = await post("/api/v1/messages", k.key, messageBody({ max_tokens: 100 }));
     expect(second.status).toBe(429);
-    expect(((await second.json()) as { error: { message: string } }).error.message).toMatch(/2000 tokens/);
+    expect(((await second.json()) as { error: { message: string } }).error.message).toMatch(
+      /^this request could use up to 1\d\d tokens \(max_tokens 100\); \d+ tokens are left today of this key's daily allowance of 2,000 tokens/,
+    );
   });
 
   it("a key with a USD budget may not use a model without a known price", async () => {
@@ -134,11 +236,8 @@ describe("limits", () => {
     const free = await newKey();
     const ok = await post("/api/v1/messages", free.key, messageBody({ model: "my-custom-model" }));
     expect(ok.status).toBe(200);
-    const row = await ledgerRow(ok.headers.get("x-request-id")).catch(async () => {
-      await ok.text();
-      return ledgerRow(ok.headers.get("x-request-id"));
-    });
-    expect(row.cost_usd).toBeNull();
+    await ok.text();
+    expect((await ledgerRow(ok.headers.get("x-request-id"))).cost_usd).toBeNull();
   });
 
   it("a limit change takes effect on the next request", async () => {
@@ -163,6 +262,48 @@ describe("limits", () => {
     });
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/Batches/);
+  });
+});
+
+describe("rate refusals on OpenAI routes", () => {
+  const chat = (key: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+    post(
+      "/api/v1/chat/completions",
+      key,
+      { model: "claude-haiku-4-5", messages: [{ role: "user", content: "hi" }], ...extra },
+      headers,
+    );
+
+  async function openaiError(res: Response) {
+    return {
+      status: res.status,
+      retryAfter: res.headers.get("retry-after"),
+      body: (await res.json()) as { error: { type: string; code: string; message: string; param: null } },
+    };
+  }
+
+  it("rpm: 429 in OpenAI's shape with retry-after", async () => {
+    const k = await newKey({ rpm: 1 });
+    const first = await chat(k.key);
+    expect(first.status).toBe(200);
+    await first.text();
+    const second = await openaiError(await chat(k.key));
+    expect(second.status).toBe(429);
+    expect(second.body.error).toMatchObject({ type: "rate_limit_error", code: "rate_limit_exceeded" });
+    expect(second.body.error.message).toMatch(/1 requests per minute/);
+    expect(Number(second.retryAfter)).toBeGreaterThanOrEqual(55);
+    expect(Number(second.retryAfter)).toBeLessThanOrEqual(60);
+  });
+
+  it("max_concurrent: 429 in OpenAI's shape with retry-after: 1", async () => {
+    const k = await newKey({ max_concurrent: 1 });
+    const slow = await chat(k.key, { stream: true }, { "x-mock-scenario": "long count=30 delay=25" });
+    expect(slow.status).toBe(200);
+    const second = await openaiError(await chat(k.key));
+    expect(second).toMatchObject({ status: 429, retryAfter: "1" });
+    expect(second.body.error).toMatchObject({ type: "rate_limit_error", code: "rate_limit_exceeded" });
+    expect(second.body.error.message).toMatch(/1 requests at once/);
+    await slow.text();
   });
 });
 

@@ -4,16 +4,26 @@
 // and day/month budgets in USD and tokens, enforced with reservations taken before the request is
 // forwarded and settled with the real usage after it. Every check and the reservation happen in one
 // synchronous section, so concurrent requests cannot both pass a check meant for one of them.
+//
+// What it counts survives eviction: the admission times of the last minute and the open reservations
+// are written to the object's own storage as they change (and read back when it starts), the settled
+// spend lives in its SQLite table. See src/worker/storage/README.md.
 
 import { DurableObject } from "cloudflare:workers";
 import type { ErrorCode } from "../../shared/errors.ts";
 import { randomBase62 } from "../../shared/ids.ts";
 import { getKey, type KeyRecord, type Mode, modelAllowed } from "../storage/keys.ts";
+import { type Budget, checkBudget } from "./budget.ts";
+import { MINUTE_MS, nextDay, nextMonth, utcDay, utcMonth } from "./periods.ts";
+
+export { utcDay, utcMonth } from "./periods.ts";
 
 export interface AdmitEstimate {
   /** The most the request may cost; null when its model has no known price. */
   usd: number | null;
   tokens: number;
+  /** The request's max_tokens, so a refusal can say what to lower. */
+  maxTokens?: number | undefined;
 }
 
 export interface AdmitRequest {
@@ -24,6 +34,11 @@ export interface AdmitRequest {
   model: string | null;
   /** What the request may use; null for requests that spend no tokens (files, batches listings…). */
   estimate: AdmitEstimate | null;
+  /**
+   * Set (to "METHOD /v1/path") for a call passed through unread that might spend tokens: CCProxy can
+   * neither price it nor check its model, so keys with a budget or a model allowlist are refused it.
+   */
+  unmetered?: string | null;
 }
 
 export type AdmitResult =
@@ -51,31 +66,35 @@ interface Spend {
 export interface GuardStatus {
   record: KeyRecord;
   spent: { day: Spend; month: Spend };
-  inFlight: { requests: number; usd: number; tokens: number };
+  /** Requests in flight and what they hold of today's and this month's budgets. */
+  inFlight: { requests: number; day: Spend; month: Spend };
   requestsLastMinute: number;
   resets: { day: string; month: string };
 }
 
-const MINUTE_MS = 60_000;
 /** A reservation never settled (its Worker died) stops counting after this long. */
 const RESERVATION_TTL_MS = 60 * MINUTE_MS;
+/** Storage keys: `res:<id>` → Reservation, `adm:<id>` → admission time (ms). */
+const RES = "res:";
+const ADM = "adm:";
+/**
+ * Reservation and admission writes are not awaited by the output gate: a confirmed write would hold
+ * every admission's answer for the storage round trip (replication, in production). They are still
+ * written, and an evicted object flushes them first; only a machine crash in the few ms before the
+ * write lands could lose one, which at worst lets one more request in.
+ */
+const UNCONFIRMED = { allowUnconfirmed: true } as const;
 
-export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-export const utcMonth = (ms: number): string => new Date(ms).toISOString().slice(0, 7);
-function nextDay(ms: number): number {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
+function hasBudget(r: KeyRecord): boolean {
+  return r.budget_usd_day !== null || r.budget_usd_month !== null || r.tokens_per_day !== null;
 }
-function nextMonth(ms: number): number {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-}
-const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
 
 export class KeyGuard extends DurableObject<Env> {
   #record: KeyRecord | null | undefined;
-  /** Admission times within the last minute, oldest first. */
-  #window: number[] = [];
+  /** Bumped by every reload, so only the newest one's read is kept. */
+  #generation = 0;
+  /** Admissions within the last minute, oldest first. */
+  readonly #window: Array<{ at: number; id: string }> = [];
   readonly #reservations = new Map<string, Reservation>();
   readonly #spend = new Map<string, Spend>();
 
@@ -84,13 +103,35 @@ export class KeyGuard extends DurableObject<Env> {
     ctx.storage.sql.exec(
       "CREATE TABLE IF NOT EXISTS spend (period TEXT PRIMARY KEY, usd REAL NOT NULL, tokens INTEGER NOT NULL)",
     );
+    // Synchronous reads: nothing can be admitted before the counts are back in memory.
+    for (const [key, r] of ctx.storage.kv.list<Reservation>({ prefix: RES })) {
+      this.#reservations.set(key.slice(RES.length), r);
+    }
+    for (const [key, at] of ctx.storage.kv.list<number>({ prefix: ADM })) {
+      this.#window.push({ at, id: key.slice(ADM.length) });
+    }
+    this.#window.sort((a, b) => a.at - b.at);
+  }
+
+  /** Storage writes the admission path does not wait for; a failure is logged, never thrown at a client. */
+  #persist(write: Promise<unknown>): void {
+    write.catch((e: unknown) => {
+      console.error(`KeyGuard storage write failed: ${e instanceof Error ? e.message : String(e)}`);
+    });
   }
 
   async #load(keyId: string): Promise<KeyRecord | null> {
     if (this.#record === undefined || (this.#record !== null && this.#record.id !== keyId)) {
-      this.#record = await getKey(this.env.DB, keyId);
+      // No other call (a reload included) runs while the first read is out: a read that began before
+      // an admin change committed can never land after the fresher record reload() set, and 50
+      // requests hitting a cold object make one D1 read, not 50.
+      await this.ctx.blockConcurrencyWhile(async () => {
+        if (this.#record === undefined || (this.#record !== null && this.#record.id !== keyId)) {
+          this.#record = await getKey(this.env.DB, keyId);
+        }
+      });
     }
-    return this.#record;
+    return this.#record ?? null;
   }
 
   /** Settled spend of a period ("d:2026-11-25", "m:2026-11"), from memory or storage. */
@@ -106,11 +147,26 @@ export class KeyGuard extends DurableObject<Env> {
     return s;
   }
 
+  /** Drops admissions older than a minute; the rest are the rpm window. */
+  #pruneWindow(now: number): void {
+    const stale: string[] = [];
+    while (this.#window.length > 0 && (this.#window[0]?.at ?? 0) <= now - MINUTE_MS) {
+      const gone = this.#window.shift();
+      if (gone !== undefined) stale.push(ADM + gone.id);
+    }
+    // The storage API deletes at most 128 keys per call.
+    for (let i = 0; i < stale.length; i += 128) {
+      this.#persist(this.ctx.storage.delete(stale.slice(i, i + 128), UNCONFIRMED));
+    }
+  }
+
+  /** What open reservations hold of `day` and `month`; expired ones are dropped on the way. */
   #reserved(now: number, day: string, month: string): { day: Spend; month: Spend } {
     const out = { day: { usd: 0, tokens: 0 }, month: { usd: 0, tokens: 0 } };
     for (const [id, r] of this.#reservations) {
       if (now - r.at > RESERVATION_TTL_MS) {
         this.#reservations.delete(id);
+        this.#persist(this.ctx.storage.delete(RES + id, UNCONFIRMED));
         continue;
       }
       if (r.day === day) {
@@ -125,7 +181,7 @@ export class KeyGuard extends DurableObject<Env> {
     return out;
   }
 
-  /** Revoked, expired, mode and model: the checks that need no counting. */
+  /** Revoked, expired, mode, model and unmetered calls: the checks that need no counting. */
   #refusal(record: KeyRecord | null, req: AdmitRequest): AdmitResult | null {
     if (record === null) return { ok: false, code: "authentication", message: "invalid CCProxy key" };
     if (record.revoked_at !== null) {
@@ -149,6 +205,16 @@ export class KeyGuard extends DurableObject<Env> {
         message: `this key is not allowed to use model "${req.model}"`,
       };
     }
+    if (req.unmetered && (hasBudget(record) || record.models !== null)) {
+      const why = hasBudget(record) ? "a budget" : "a model allowlist";
+      return {
+        ok: false,
+        code: "permission",
+        message:
+          `this key has ${why}, and ${req.unmetered} could spend tokens CCProxy cannot meter or check; ` +
+          "keys like it may use /v1/messages, count_tokens, and reading or deleting files, batches and models",
+      };
+    }
     return null;
   }
 
@@ -160,10 +226,11 @@ export class KeyGuard extends DurableObject<Env> {
       return refused ?? { ok: false, code: "internal", message: "no record" };
 
     const now = Date.now();
+    this.#pruneWindow(now);
     const window = this.#window;
-    while (window.length > 0 && (window[0] ?? 0) <= now - MINUTE_MS) window.shift();
     if (record.rpm !== null && window.length >= record.rpm) {
-      const retryAfter = Math.max(1, Math.ceil(((window[0] ?? now) + MINUTE_MS - now) / 1000));
+      const oldest = window[window.length - record.rpm]?.at ?? now;
+      const retryAfter = Math.max(1, Math.ceil((oldest + MINUTE_MS - now) / 1000));
       return {
         ok: false,
         code: "rate_limited",
@@ -182,70 +249,89 @@ export class KeyGuard extends DurableObject<Env> {
         retryAfter: 1,
       };
     }
+    const budgetRefusal = this.#checkBudgets(record, req, now, day, month, reserved);
+    if (budgetRefusal !== null) return budgetRefusal;
+
+    const id = randomBase62(12);
     const est = req.estimate;
-    const budgets = [
-      {
-        limit: record.budget_usd_day,
-        period: "daily",
-        spent: this.#spent(`d:${day}`).usd,
-        held: reserved.day.usd,
-      },
+    const reservation: Reservation = { usd: est?.usd ?? 0, tokens: est?.tokens ?? 0, day, month, at: now };
+    window.push({ at: now, id });
+    this.#reservations.set(id, reservation);
+    this.#persist(this.ctx.storage.put({ [ADM + id]: now, [RES + id]: reservation }, UNCONFIRMED));
+    return { ok: true, record, reservation: id };
+  }
+
+  #checkBudgets(
+    record: KeyRecord,
+    req: AdmitRequest,
+    now: number,
+    day: string,
+    month: string,
+    reserved: { day: Spend; month: Spend },
+  ): AdmitResult | null {
+    const est = req.estimate;
+    const usdBudgets = [
+      { limit: record.budget_usd_day, period: "daily" as const, key: `d:${day}`, held: reserved.day.usd },
       {
         limit: record.budget_usd_month,
-        period: "monthly",
-        spent: this.#spent(`m:${month}`).usd,
+        period: "monthly" as const,
+        key: `m:${month}`,
         held: reserved.month.usd,
       },
     ];
-    for (const b of budgets) {
-      if (b.limit === null) continue;
-      if (est !== null && est.usd === null) {
+    if (est !== null && est.usd === null) {
+      const priced = usdBudgets.find((b) => b.limit !== null);
+      if (priced !== undefined) {
         return {
           ok: false,
           code: "permission",
-          message: `no price is known for model "${req.model}", and this key has a ${b.period} USD budget`,
+          message: `no price is known for model "${req.model}", and this key has a ${priced.period} USD budget`,
         };
       }
-      if (b.spent + b.held + (est?.usd ?? 0) > b.limit || b.spent >= b.limit) {
-        const resetAt = b.period === "daily" ? nextDay(now) : nextMonth(now);
-        return {
-          ok: false,
-          code: "budget_exhausted",
-          message:
-            `budget exhausted: this key's ${b.period} budget of ${usd(b.limit)} is used up ` +
-            `(${usd(b.spent)} spent, ${usd(b.held)} held by requests in flight, this request may cost up to ${usd(est?.usd ?? 0)}); ` +
-            `it resets at ${new Date(resetAt).toISOString()}`,
-          retryAfter: Math.ceil((resetAt - now) / 1000),
-        };
-      }
+    }
+    // A call that spends nothing (count_tokens, listings) cannot overrun a budget, spent or not.
+    if (est === null || ((est.usd ?? 0) === 0 && est.tokens === 0)) return null;
+
+    const budgets: Budget[] = [];
+    for (const b of usdBudgets) {
+      if (b.limit === null) continue;
+      budgets.push({
+        period: b.period,
+        unit: "usd",
+        limit: b.limit,
+        spent: this.#spent(b.key).usd,
+        held: b.held,
+        request: est.usd ?? 0,
+        maxTokens: est.maxTokens ?? null,
+        resetAt: b.period === "daily" ? nextDay(now) : nextMonth(now),
+      });
     }
     if (record.tokens_per_day !== null) {
-      const spent = this.#spent(`d:${day}`).tokens;
-      if (
-        spent + reserved.day.tokens + (est?.tokens ?? 0) > record.tokens_per_day ||
-        spent >= record.tokens_per_day
-      ) {
-        const resetAt = nextDay(now);
-        return {
-          ok: false,
-          code: "budget_exhausted",
-          message:
-            `budget exhausted: this key's daily allowance of ${record.tokens_per_day} tokens is used up ` +
-            `(${spent} used, ${reserved.day.tokens} held by requests in flight); it resets at ${new Date(resetAt).toISOString()}`,
-          retryAfter: Math.ceil((resetAt - now) / 1000),
-        };
-      }
+      budgets.push({
+        period: "daily",
+        unit: "tokens",
+        limit: record.tokens_per_day,
+        spent: this.#spent(`d:${day}`).tokens,
+        held: reserved.day.tokens,
+        request: est.tokens,
+        maxTokens: est.maxTokens ?? null,
+        resetAt: nextDay(now),
+      });
     }
-    window.push(now);
-    const id = randomBase62(12);
-    this.#reservations.set(id, { usd: est?.usd ?? 0, tokens: est?.tokens ?? 0, day, month, at: now });
-    return { ok: true, record, reservation: id };
+    for (const b of budgets) {
+      const refusal = checkBudget(b, now);
+      if (refusal !== null) return { ok: false, ...refusal };
+    }
+    return null;
   }
 
   /** The request ended: release its reservation and book what it really used. */
   settle(reservation: string, actual: Actual): void {
     const r = this.#reservations.get(reservation);
-    this.#reservations.delete(reservation);
+    if (r !== undefined) {
+      this.#reservations.delete(reservation);
+      this.#persist(this.ctx.storage.delete(RES + reservation, UNCONFIRMED));
+    }
     const now = Date.now();
     const usdSpent = actual.usd ?? 0;
     if (usdSpent === 0 && actual.tokens === 0) return;
@@ -271,11 +357,11 @@ export class KeyGuard extends DurableObject<Env> {
     const day = utcDay(now);
     const month = utcMonth(now);
     const reserved = this.#reserved(now, day, month);
-    while (this.#window.length > 0 && (this.#window[0] ?? 0) <= now - MINUTE_MS) this.#window.shift();
+    this.#pruneWindow(now);
     return {
       record,
       spent: { day: { ...this.#spent(`d:${day}`) }, month: { ...this.#spent(`m:${month}`) } },
-      inFlight: { requests: this.#reservations.size, usd: reserved.month.usd, tokens: reserved.day.tokens },
+      inFlight: { requests: this.#reservations.size, day: reserved.day, month: reserved.month },
       requestsLastMinute: this.#window.length,
       resets: { day: new Date(nextDay(now)).toISOString(), month: new Date(nextMonth(now)).toISOString() },
     };
@@ -283,7 +369,10 @@ export class KeyGuard extends DurableObject<Env> {
 
   /** Called by the admin API after it changed the key in D1; answers with the record now in force. */
   async reload(keyId: string): Promise<KeyRecord | null> {
-    this.#record = await getKey(this.env.DB, keyId);
-    return this.#record;
+    const generation = ++this.#generation;
+    const record = await getKey(this.env.DB, keyId);
+    // Two changes close together: the read that started last saw the newest row; keep that one.
+    if (generation === this.#generation) this.#record = record;
+    return record;
   }
 }

@@ -34,12 +34,18 @@ export async function me(c: Ctx): Promise<Response> {
     },
     remaining: {
       requests_this_minute: left(record.rpm, status.requestsLastMinute),
-      budget_usd_day: left(record.budget_usd_day, spent.day.usd + inFlight.usd),
-      budget_usd_month: left(record.budget_usd_month, spent.month.usd + inFlight.usd),
-      tokens_per_day: left(record.tokens_per_day, spent.day.tokens + inFlight.tokens),
+      // Each budget less what requests in flight hold of that same period.
+      budget_usd_day: left(record.budget_usd_day, spent.day.usd + inFlight.day.usd),
+      budget_usd_month: left(record.budget_usd_month, spent.month.usd + inFlight.month.usd),
+      tokens_per_day: left(record.tokens_per_day, spent.day.tokens + inFlight.day.tokens),
     },
     spent: { today_usd: spent.day.usd, today_tokens: spent.day.tokens, this_month_usd: spent.month.usd },
-    in_flight: { requests: inFlight.requests, usd_reserved: inFlight.usd, tokens_reserved: inFlight.tokens },
+    in_flight: {
+      requests: inFlight.requests,
+      usd_reserved: inFlight.month.usd,
+      usd_reserved_today: inFlight.day.usd,
+      tokens_reserved: inFlight.day.tokens,
+    },
     resets,
     usage: { today, this_month: month },
   });

@@ -25,6 +25,8 @@ export interface UsageRow {
   duration_ms: number;
   outcome: string;
   error_type: string | null;
+  /** 1 when the output count is CCProxy's estimate (a stream that ended before its final usage). */
+  usage_estimated: number;
 }
 
 const ROW_COLUMNS = [
@@ -48,6 +50,7 @@ const ROW_COLUMNS = [
   "duration_ms",
   "outcome",
   "error_type",
+  "usage_estimated",
 ] as const satisfies ReadonlyArray<keyof UsageRow>;
 
 const INSERT = `INSERT INTO usage (${ROW_COLUMNS.join(", ")}) VALUES (${ROW_COLUMNS.map(() => "?").join(", ")})`;

@@ -9,6 +9,7 @@ import { costUsd, emptyUsage, reservationUsd, type TokenUsage, totalTokens } fro
 import { type Outcome, tapUsage, type UsageSummary } from "../../shared/usage.ts";
 import type { Ctx } from "../context.ts";
 import type { AdmitEstimate } from "../limits/key-guard.ts";
+import { spendsNothing } from "../limits/unmetered.ts";
 import { admit, type Caller, type Identity, keyGuard } from "../middleware/auth.ts";
 import type { Mode } from "../storage/keys.ts";
 import { insertUsage } from "./ledger.ts";
@@ -27,17 +28,24 @@ export interface Finish {
   costUsd?: number | null;
   errorType?: string | null;
   outcome: Outcome | "refused";
+  /** Default: when the upstream's response headers arrived (see upstream()). */
   ttfbMs?: number | null;
+  /** The usage is (partly) CCProxy's estimate, not the upstream's report (a stream that ended early). */
+  estimated?: boolean;
 }
 
 /** What a request may cost before it runs, to reserve against the key's budgets. */
 export function admitEstimate(model: string | null, est: Estimate, multiplier = 1): AdmitEstimate {
-  const usd = model === null ? null : reservationUsd(model, est.promptTokens, est.maxTokens);
+  const usd =
+    model === null ? null : reservationUsd(model, est.promptTokens, est.maxTokens, est.webSearches ?? 0);
   return {
     usd: usd === null ? null : usd * multiplier,
     tokens: (est.promptTokens + est.maxTokens) * multiplier,
+    maxTokens: est.maxTokens,
   };
 }
+
+const roundMs = (ms: number | null): number | null => (ms === null ? null : Math.round(ms));
 
 /** A request that spends no tokens (count_tokens, listings): counted for rate and concurrency only. */
 export const FREE: AdmitEstimate = { usd: 0, tokens: 0 };
@@ -51,6 +59,8 @@ export class Meter {
   #reservation: string | null = null;
   #admitMs: number | null = null;
   #upstreamMs: number | null = null;
+  /** ms from arrival to the upstream's response headers. */
+  #headersAt: number | null = null;
   #done = false;
   modelRequested: string | null = null;
   modelUpstream: string | null = null;
@@ -83,10 +93,25 @@ export class Meter {
     }
   }
 
-  /** Admission by the key's KeyGuard; throws the refusal in the route's format. */
-  async admit(model: string | null, estimate: AdmitEstimate | null): Promise<Caller> {
+  /**
+   * Admission by the key's KeyGuard; throws the refusal in the route's format. `call` is the upstream
+   * method and path of a request passed through unread (estimate null), so keys with a budget or a
+   * model allowlist can be refused the calls that might spend.
+   */
+  async admit(
+    model: string | null,
+    estimate: AdmitEstimate | null,
+    call?: { method: string; path: string },
+  ): Promise<Caller> {
     const t0 = performance.now();
-    const caller = await admit(this.#c, this.#identity, { mode: this.#info.mode, model, estimate });
+    const unmetered =
+      call !== undefined && !spendsNothing(call.method, call.path) ? `${call.method} ${call.path}` : null;
+    const caller = await admit(this.#c, this.#identity, {
+      mode: this.#info.mode,
+      model,
+      estimate,
+      unmetered,
+    });
     this.#admitMs = performance.now() - t0;
     this.#reservation = caller.reservation;
     return caller;
@@ -96,7 +121,9 @@ export class Meter {
   async upstream(call: () => Promise<Response>): Promise<Response> {
     const t0 = performance.now();
     try {
-      return await call();
+      const res = await call();
+      this.#headersAt = this.elapsed();
+      return res;
     } finally {
       this.#upstreamMs = performance.now() - t0;
     }
@@ -139,6 +166,7 @@ export class Meter {
           errorType: s.errorType,
           outcome: s.outcome,
           ttfbMs: s.ttfbMs,
+          estimated: s.estimated,
         }),
     });
   }
@@ -180,10 +208,11 @@ export class Meter {
         cache_creation_input_tokens: usage.cache_creation_input_tokens,
         cache_read_input_tokens: usage.cache_read_input_tokens,
         cost_usd: cost,
-        ttfb_ms: f.ttfbMs ?? null,
+        ttfb_ms: f.ttfbMs === undefined ? roundMs(this.#headersAt) : roundMs(f.ttfbMs),
         duration_ms: now - this.#startedAt,
         outcome: f.outcome,
         error_type: f.errorType ?? null,
+        usage_estimated: f.estimated ? 1 : 0,
       }),
     ];
     if (this.#reservation !== null) {
