@@ -80,7 +80,7 @@ async function forwardStream(c: Ctx, path: string): Promise<Response> {
   return meter.guard(async () => {
     const limit = c.get("config").maxBodyBytes;
     checkDeclaredLength(c.req.raw, limit);
-    const caller = await meter.admit(null, null);
+    const caller = await meter.admit(null, null, { method: c.req.method, path });
     const body = c.req.raw.body === null ? null : c.req.raw.body.pipeThrough(limitStream(limit));
     return meter.passthrough(await meter.upstream(() => callUpstream(c, caller, { path, body })));
   });
