@@ -1,6 +1,7 @@
 // One tunnel request served by the runner: the body read (which returns credit to the Worker) and
 // parsed, the run started with the request's abort signal, its head and body streamed back as the
-// Worker grants credit, and its summary sent as the `res_end` trailer for the usage ledger.
+// Worker grants credit, and its summary sent as the `res_end` trailer for the usage ledger — or,
+// when the client left (or the stream failed) before that, as a `summary` once the run has stopped.
 // A refusal before anything ran (429/503/529) goes back as a tunnel `error`, so the Worker can try
 // another sidecar.
 
@@ -22,6 +23,37 @@ export async function serve(
   request: IncomingRequest,
   run: RunHandler,
   log: (line: string) => void,
+): Promise<void> {
+  let done: Promise<RunSummary> | undefined;
+  try {
+    await respond(request, run, log, (d) => {
+      done = d;
+    });
+  } finally {
+    await reportStopped(request, done);
+  }
+}
+
+/**
+ * A stream that ended without `res_end` — the Worker cancelled it (the client left) or it failed —
+ * still owes the Worker what the run used until it stopped (the client's budget pays for it): sent
+ * as a `summary` once the run has wound down. Nothing ran: an empty one, so the Worker need not wait.
+ */
+async function reportStopped(request: IncomingRequest, done: Promise<RunSummary> | undefined) {
+  const outcome = await request.outcome;
+  // The Worker waits for one after these only (an error before the head means nothing was served).
+  if (outcome.kind !== "cancelled" && !(outcome.kind === "error" && outcome.headersSent)) return;
+  const summary = done === undefined ? null : await done.catch(() => null);
+  request.summarize(
+    summary === null ? { usage: {}, costUsd: 0, model: null, outcome: "aborted" } : trailer(summary),
+  );
+}
+
+async function respond(
+  request: IncomingRequest,
+  run: RunHandler,
+  log: (line: string) => void,
+  started: (done: Promise<RunSummary>) => void,
 ): Promise<void> {
   const { head } = request;
   let body: unknown;
@@ -47,6 +79,7 @@ export async function serve(
       requestId: head.requestId,
       signal: request.signal,
     });
+    started(res.done);
   } catch (e) {
     log(`request ${head.requestId}: the run failed to start: ${e instanceof Error ? e.message : String(e)}`);
     request.fail("internal", "The Claude Code run failed to start on the sidecar.");

@@ -8,11 +8,13 @@ import {
   type ClientStep,
   decodeFrame,
   encodeFrame,
+  FEATURES,
   HANDSHAKE_WINDOW_MS,
   type HelloFrame,
   type IncomingRequest,
   KEEPALIVE_INTERVAL_MS,
   KEEPALIVE_PING,
+  lists,
   PEER_TIMEOUT_MS,
   RECONNECT,
   type RejectReason,
@@ -63,7 +65,8 @@ export class TunnelClient {
 
   constructor(opts: TunnelClientOptions) {
     this.#opts = opts;
-    this.#hello = { type: "hello", ...opts.hello };
+    // This client implements every optional part of the protocol it knows.
+    this.#hello = { type: "hello", ...opts.hello, features: [...FEATURES] };
   }
 
   /** Connected and authenticated. */
@@ -187,6 +190,7 @@ export class TunnelClient {
             role: "sidecar",
             send: (message) => socket.send(message),
             maxStreams: this.#hello.maxConcurrent,
+            summaries: lists(step.features, "summary"),
             onRequest: (request) => {
               void request.outcome.then(() => {
                 if (goingAway && link?.openStreams === 0) closeWith(CLOSE_CODES.goingAway, "goaway");

@@ -178,6 +178,27 @@ describe("connecting", () => {
     expect(logs.join("\n")).not.toContain(SECRET);
   });
 
+  it("reports what a run used after the Worker cancelled it, unless the Worker predates summaries", async () => {
+    for (const noFeatures of [false, true]) {
+      const { hub } = start({ hub: { secret: SECRET, host: HOST, noFeatures } });
+      const conn = await hub.ready();
+      expect(conn.hello.features).toContain("summary");
+      const out = conn.link.open(HEAD, body({ messages: [] }));
+      const response = await out.response;
+      if (!response.ok) throw new Error("expected a response");
+      out.cancel("client disconnected");
+      for (let i = 0; i < 50; i++) await turn();
+      const summaries = conn.texts.filter((t) => t.includes('"type":"summary"'));
+      if (noFeatures) {
+        // An older Worker would take an unknown frame for a protocol violation: none is sent.
+        expect(summaries).toEqual([]);
+      } else {
+        expect(summaries).toHaveLength(1);
+        expect(await out.trailer).toMatchObject({ costUsd: 0.002, model: "claude-sonnet-4-5" });
+      }
+    }
+  });
+
   it("logs a wrong secret loudly and waits 5 minutes before dialing again", async () => {
     const { hub, logs, client } = start({ hub: { secret: `x${SECRET}`, host: HOST } });
     await until(() => logs.some((l) => /reconnecting in/.test(l)));

@@ -9,7 +9,14 @@ import {
   type RequestHead,
   TunnelLink,
 } from "../../src/shared/tunnel/index.ts";
-import { type RunHandler, type RunRequest, type RunResponse, serve } from "../../src/sidecar/serve.ts";
+import {
+  type RunHandler,
+  type RunRequest,
+  type RunResponse,
+  type RunSummary,
+  serve,
+  trailer,
+} from "../../src/sidecar/serve.ts";
 import { turn, until } from "../support/sidecar-hub.ts";
 
 const HEAD: RequestHead = {
@@ -22,6 +29,18 @@ const HEAD: RequestHead = {
   format: "openai",
 };
 const enc = new TextEncoder();
+const ABORTED: RunSummary = {
+  usage: {
+    input_tokens: 4200,
+    output_tokens: 35,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 900,
+  },
+  costUsd: null,
+  model: "claude-opus-5-5",
+  outcome: "aborted",
+  numTurns: 2,
+};
 const SUMMARY = {
   usage: { input_tokens: 1, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
   costUsd: null,
@@ -30,15 +49,18 @@ const SUMMARY = {
 };
 
 /** A Worker-side link and a sidecar-side link wired together, the sidecar serving with `run`. */
-function pair(run: RunHandler) {
+function pair(run: RunHandler, opts: { summaries?: boolean } = {}) {
   const logs: string[] = [];
   const links: { worker?: TunnelLink; sidecar?: TunnelLink } = {};
+  const summaries = opts.summaries ?? false;
   links.worker = new TunnelLink({
     role: "do",
+    summaries,
     send: (m) => queueMicrotask(() => links.sidecar?.receiveMessage(m)),
   });
   links.sidecar = new TunnelLink({
     role: "sidecar",
+    summaries,
     maxStreams: 4,
     send: (m) => queueMicrotask(() => links.worker?.receiveMessage(m)),
     onRequest: (req: IncomingRequest) => void serve(req, run, (l) => logs.push(l)),
@@ -135,6 +157,56 @@ describe("serve", () => {
     await reader.read();
     await reader.cancel("client left");
     await until(() => (seen as RunRequest | null)?.signal.aborted === true && cancelled !== null);
+  });
+
+  it("reports what a run used after the client left mid-stream, once the run has stopped", async () => {
+    let stop: (s: RunSummary) => void = () => {};
+    const { worker } = pair(
+      async (req) => {
+        const done = new Promise<RunSummary>((resolve) => {
+          stop = resolve;
+        });
+        // The runner winds down after the abort; its summary comes when the CLI has exited.
+        req.signal.addEventListener("abort", () => setTimeout(() => stop(ABORTED), 20), { once: true });
+        return {
+          status: 200,
+          headers: { "content-type": "text/event-stream" },
+          body: new ReadableStream({ pull: (c) => c.enqueue(enc.encode("data: {}\n\n")) }),
+          done,
+        };
+      },
+      { summaries: true },
+    );
+    const out = worker.open(HEAD, json({}));
+    const res = await out.response;
+    if (!res.ok) throw new Error("expected a response");
+    const reader = res.body.getReader();
+    await reader.read();
+    await reader.cancel("client left");
+    expect(await out.trailer).toEqual(trailer(ABORTED));
+  });
+
+  it("reports what a non-streaming run used when the client left before its answer", async () => {
+    const { worker } = pair(
+      async (req) => {
+        await new Promise((resolve) => req.signal.addEventListener("abort", resolve, { once: true }));
+        return { ...answer(500, "{}"), done: Promise.resolve(ABORTED) };
+      },
+      { summaries: true },
+    );
+    const out = worker.open(HEAD, json({}));
+    await turn();
+    out.cancel("client disconnected");
+    expect(await out.trailer).toEqual(trailer(ABORTED));
+  });
+
+  it("reports nothing used when the client left before the run started", async () => {
+    const { worker } = pair(async () => new Promise<RunResponse>(() => {}), { summaries: true });
+    const upload = new ReadableStream<Uint8Array>({ pull: () => new Promise(() => {}) });
+    const out = worker.open(HEAD, upload);
+    await turn();
+    out.cancel("client disconnected");
+    expect(await out.trailer).toEqual({ usage: {}, costUsd: 0, model: null, outcome: "aborted" });
   });
 
   it("reports a runner stream that fails after the head as an in-stream error", async () => {

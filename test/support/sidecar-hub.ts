@@ -6,6 +6,7 @@ import {
   encodeFrame,
   type HelloFrame,
   KEEPALIVE_PING,
+  lists,
   ServerHandshake,
   TunnelLink,
 } from "../../src/shared/tunnel/index.ts";
@@ -75,6 +76,8 @@ export interface FakeHubOptions {
   forgeWelcome?: boolean;
   /** Never send the challenge. */
   silent?: boolean;
+  /** Leave `features` out of the welcome, as a Worker from before them would. */
+  noFeatures?: boolean;
 }
 
 export class FakeHub {
@@ -126,11 +129,14 @@ export class FakeHub {
           server.send(encodeFrame(step.reply) as string);
           server.close(4001, step.reason);
         } else if (step.kind === "accept") {
-          server.send(encodeFrame(step.reply) as string);
+          const { features: _features, ...bare } = step.reply;
+          server.send(encodeFrame(this.#opts.noFeatures ? bare : step.reply) as string);
           conn.link = new TunnelLink({
             role: "do",
             send: (m) => server.send(m),
             maxStreams: step.hello.maxConcurrent,
+            // As the real hub: summaries when the sidecar sends them and this hub takes them.
+            summaries: !this.#opts.noFeatures && lists(step.hello.features, "summary"),
           });
         }
       });

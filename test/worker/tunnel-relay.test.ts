@@ -161,6 +161,7 @@ describe("relay", () => {
       costUsd: 0.0123,
       model: "claude-sonnet-4-5",
       outcome: "complete",
+      usageKnown: true,
     });
   });
 

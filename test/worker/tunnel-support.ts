@@ -12,6 +12,7 @@ import {
   type HelloFrame,
   type IncomingRequest,
   KEEPALIVE_PING,
+  lists,
   type RejectReason,
   TunnelLink,
 } from "../../src/shared/tunnel/index.ts";
@@ -105,6 +106,7 @@ export async function dial(opts: DialOptions = {}): Promise<DialResult> {
         role: "sidecar",
         send: (m) => ws.send(m),
         maxStreams: hello.maxConcurrent,
+        summaries: lists(hello.features, "summary") && lists(step.features, "summary"),
         onRequest: (req) => {
           requests.push(req);
           opts.onRequest?.(req);

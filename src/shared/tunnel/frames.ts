@@ -52,6 +52,7 @@ export const FRAME_TYPES = [
   "pong",
   "drain",
   "goaway",
+  "summary",
 ] as const;
 export type FrameType = (typeof FRAME_TYPES)[number];
 
@@ -77,6 +78,7 @@ export const FRAME_SENDER = {
   pong: "both",
   drain: "sidecar",
   goaway: "do",
+  summary: "sidecar",
 } as const satisfies Record<FrameType, LinkRole | "both">;
 
 /** Body frames travel as binary WebSocket messages; every other frame is a JSON text message. */
@@ -101,6 +103,21 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 /** Free-form summary at the end of a response (usage, cost, session id) for the usage ledger. */
 export type Trailer = { [key: string]: JsonValue };
 
+/**
+ * Optional behaviours a peer announces in `hello` (sidecar) or `welcome` (Worker); each is used only
+ * when both sides list it, so either side may be older. Unknown names are ignored.
+ *   summary: after a stream was cancelled, the sidecar still sends its run's trailer in a `summary`
+ *            frame (what the run used until it stopped, for the usage ledger).
+ */
+export const FEATURES = ["summary"] as const;
+export type Feature = (typeof FEATURES)[number];
+const MAX_FEATURES = 32;
+
+/** Whether a peer's `features` list names `feature`. */
+export function lists(features: readonly string[] | undefined, feature: Feature): boolean {
+  return features?.includes(feature) ?? false;
+}
+
 export interface HelloFrame {
   type: "hello";
   /** Stable per sidecar installation; the Worker uses it to replace a stale connection. */
@@ -111,6 +128,9 @@ export interface HelloFrame {
   maxConcurrent: number;
   /** Key ids this sidecar serves exclusively (a personal sidecar). Absent: a shared sidecar. */
   serveKeys?: string[];
+  /** What this sidecar supports (FEATURES; unknown names ignored). Not bound by the MAC: it only
+   * says which optional frames the sidecar sends, which changes nothing the secret protects. */
+  features?: string[];
 }
 export interface ChallengeFrame {
   type: "challenge";
@@ -131,6 +151,8 @@ export interface WelcomeFrame {
   /** The Worker's id for this connection, for logs on both sides. */
   linkId: string;
   mac: string;
+  /** What this Worker supports (FEATURES; unknown names ignored). */
+  features?: string[];
 }
 export interface RejectFrame {
   type: "reject";
@@ -221,6 +243,15 @@ export interface GoawayFrame {
   reconnectAfterMs?: number;
 }
 
+/** After a stream ended by `cancel` (the client left) or `error`: what the run used until it
+ * stopped, for the usage ledger. At most once per stream, only when both sides list the `summary`
+ * feature; a stream that completes carries this in `res_end` instead. */
+export interface SummaryFrame {
+  type: "summary";
+  stream: number;
+  trailer: Trailer;
+}
+
 export type HandshakeFrame = HelloFrame | ChallengeFrame | AuthFrame | WelcomeFrame | RejectFrame;
 export type BodyFrame = ReqBodyFrame | ResBodyFrame;
 /** Frames that belong to one stream (after its `req_head`). */
@@ -234,7 +265,7 @@ export type StreamFrame =
   | CancelFrame
   | CreditFrame;
 export type LinkFrame = PingFrame | PongFrame | DrainFrame | GoawayFrame;
-export type Frame = HandshakeFrame | ReqHeadFrame | StreamFrame | LinkFrame;
+export type Frame = HandshakeFrame | ReqHeadFrame | StreamFrame | LinkFrame | SummaryFrame;
 export type ControlFrame = Exclude<Frame, BodyFrame>;
 export type ControlFrameType = ControlFrame["type"];
 
@@ -279,13 +310,19 @@ const helloSchema: z.ZodType<HelloFrame> = z.object({
     .max(MAX_SERVE_KEYS)
     .refine((keys) => new Set(keys).size === keys.length, "duplicate key id")
     .exactOptional(),
+  features: z.array(z.string().max(64)).max(MAX_FEATURES).exactOptional(),
 });
 
 const schemas = {
   hello: helloSchema,
   challenge: z.object({ type: z.literal("challenge"), nonce: b64url256, ts: epochMs }),
   auth: z.object({ type: z.literal("auth"), challenge: b64url256, nonce: b64url256, mac: b64url256 }),
-  welcome: z.object({ type: z.literal("welcome"), linkId: id, mac: b64url256 }),
+  welcome: z.object({
+    type: z.literal("welcome"),
+    linkId: id,
+    mac: b64url256,
+    features: z.array(z.string().max(64)).max(MAX_FEATURES).exactOptional(),
+  }),
   reject: z.object({ type: z.literal("reject"), reason: z.enum(REJECT_REASONS), message: note }),
   req_head: z.object({
     type: z.literal("req_head"),
@@ -335,6 +372,11 @@ const schemas = {
     type: z.literal("goaway"),
     reason: note.exactOptional(),
     reconnectAfterMs: z.number().int().min(0).max(3_600_000).exactOptional(),
+  }),
+  summary: z.object({
+    type: z.literal("summary"),
+    stream: streamId,
+    trailer: z.record(z.string(), z.json()),
   }),
 } as const satisfies { [T in ControlFrameType]: z.ZodType<Extract<ControlFrame, { type: T }>> };
 

@@ -3,14 +3,15 @@
 // and say what to send next; the Durable Object and the sidecar only move bytes and close sockets.
 
 import type { DecodeResult } from "./codec.ts";
-import type {
-  AuthFrame,
-  ChallengeFrame,
-  HandshakeFailure,
-  HelloFrame,
-  RejectFrame,
-  RejectReason,
-  WelcomeFrame,
+import {
+  type AuthFrame,
+  type ChallengeFrame,
+  FEATURES,
+  type HandshakeFailure,
+  type HelloFrame,
+  type RejectFrame,
+  type RejectReason,
+  type WelcomeFrame,
 } from "./frames.ts";
 import {
   answerChallenge,
@@ -109,7 +110,7 @@ export class ServerHandshake {
     const reply = await createWelcome(this.#secret, auth, hello, { host: this.#host, linkId: this.#linkId });
     if (this.#state !== "verifying") return { kind: "wait" };
     this.#state = "done";
-    return { kind: "accept", hello, reply };
+    return { kind: "accept", hello, reply: { ...reply, features: [...FEATURES] } };
   }
 
   #reject(reason: RejectReason, message?: string): ServerStep {
@@ -122,8 +123,8 @@ export type ClientStep =
   | { kind: "wait" }
   /** Send `frame` (auth). */
   | { kind: "send"; frame: AuthFrame }
-  /** Authenticated both ways: start serving. */
-  | { kind: "ready"; linkId: string }
+  /** Authenticated both ways: start serving. `features`: what the Worker supports (its welcome). */
+  | { kind: "ready"; linkId: string; features: string[] }
   /** Close the socket. `byPeer`: the Worker sent `reject` (its reason), else this side refused. */
   | { kind: "failed"; reason: RejectReason; byPeer: boolean; message: string };
 
@@ -189,7 +190,7 @@ export class ClientHandshake {
     if (this.#state !== "verifying") return { kind: "wait" };
     if (!verdict.ok) return this.#fail(verdict.reason, "the Worker could not prove it knows the secret");
     this.#state = "done";
-    return { kind: "ready", linkId: welcome.linkId };
+    return { kind: "ready", linkId: welcome.linkId, features: welcome.features ?? [] };
   }
 
   #fail(reason: HandshakeFailure, message: string): ClientStep {

@@ -22,6 +22,7 @@ import {
   type ReqHeadFrame,
   type ResHeadFrame,
   type StreamFrame,
+  type SummaryFrame,
   type Trailer,
 } from "./frames.ts";
 import { Inbox } from "./inbox.ts";
@@ -44,6 +45,12 @@ export interface OutgoingRequest {
   readonly response: Promise<TunnelResponse>;
   /** Resolves when the stream is over, however it ended (the trailer is here). */
   readonly outcome: Promise<StreamOutcome>;
+  /**
+   * What the run used: `res_end`'s trailer; after a cancel or an error after the head, the sidecar's
+   * `summary` (when both sides support it, waited for up to `summaryWaitMs`); undefined when none
+   * came (link lost, error before the head, older sidecar, timeout).
+   */
+  readonly trailer: Promise<Trailer | undefined>;
   /** The client went away: tell the sidecar to abort the run. */
   cancel(reason?: string): void;
 }
@@ -66,6 +73,12 @@ export interface IncomingRequest {
   /** Sends `error` now (pending writes are dropped). False if the stream was already over. */
   fail(code: ErrorCode, message: string, retryAfter?: number): boolean;
   cancel(reason?: string): void;
+  /**
+   * After the stream was cancelled (the client left) or failed: sends what the run used until it
+   * stopped, as a `summary` frame, once. False (nothing sent) when the stream is open or ended with
+   * `res_end`, the Worker does not take summaries, the link is gone, or one was already sent.
+   */
+  summarize(trailer: Trailer): boolean;
 }
 
 export type ViolationCode =
@@ -100,6 +113,10 @@ export interface TunnelLinkOptions {
   onDrain?: (frame: DrainFrame) => void;
   /** Sidecar: the Worker will send no new requests here; dial a new connection. */
   onGoaway?: (frame: GoawayFrame) => void;
+  /** Both sides listed the `summary` feature in the handshake: cancelled streams get a `summary`. */
+  summaries?: boolean;
+  /** Worker: how long `trailer` waits for the `summary` of a cancelled stream (default 10 s). */
+  summaryWaitMs?: number;
   now?: () => number;
 }
 
@@ -115,9 +132,19 @@ interface Stream {
   stopUpload: (() => void) | null;
   readonly onHead: (frame: ResHeadFrame) => void;
   readonly settle: (outcome: StreamOutcome) => void;
+  /** How the stream ended, once it has. */
+  ended: StreamOutcome | null;
 }
 
 const MAX_PENDING_PINGS = 8;
+/** A run interrupted on the sidecar stops within seconds (SIGTERM, SIGKILL after 2 s). */
+export const SUMMARY_WAIT_MS = 10_000;
+
+/** Worker: a cancelled stream whose `summary` is still expected. */
+interface AwaitedSummary {
+  readonly resolve: (trailer: Trailer | undefined) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
 
 export class TunnelLink {
   readonly role: LinkRole;
@@ -125,6 +152,7 @@ export class TunnelLink {
   readonly #now: () => number;
   readonly #streams = new Map<number, Stream>();
   readonly #pings = new Map<string, (rtt: number | null) => void>();
+  readonly #summaries = new Map<number, AwaitedSummary>();
   #lastStream: number;
   #lastSeen: number;
   #closed = false;
@@ -218,6 +246,9 @@ export class TunnelLink {
         this.#peerDraining = true;
         this.#opts.onGoaway?.(frame);
         return;
+      case "summary":
+        this.#onSummary(frame);
+        return;
       default:
         this.#onStreamFrame(frame);
     }
@@ -296,6 +327,10 @@ export class TunnelLink {
     const outcome = new Promise<StreamOutcome>((resolve) => {
       resolveOutcome = resolve;
     });
+    let resolveTrailer: (t: Trailer | undefined) => void = () => {};
+    const trailer = new Promise<Trailer | undefined>((resolve) => {
+      resolveTrailer = resolve;
+    });
     const s: Stream = {
       id,
       state: openStream(frame),
@@ -303,6 +338,7 @@ export class TunnelLink {
       inbox: null,
       writing: Promise.resolve(),
       stopUpload: null,
+      ended: null,
       onHead: (res) => {
         const inbox = this.#inbox(s, (reason) =>
           this.#cancel(s, reasonText(reason, "response body cancelled")),
@@ -313,12 +349,42 @@ export class TunnelLink {
       settle: (o) => {
         if (o.kind !== "end") resolveResponse({ ok: false, outcome: o });
         resolveOutcome(o);
+        if (o.kind === "end") resolveTrailer(o.trailer);
+        else if (this.#opts.summaries && !this.#closed && ranAndStopped(o))
+          this.#awaitSummary(id, resolveTrailer);
+        else resolveTrailer(undefined);
       },
     };
     this.#streams.set(id, s);
     this.#transmit(message);
     if (body !== null) void this.#pump(s, body);
-    return { stream: id, response, outcome, cancel: (reason) => this.#cancel(s, reason) };
+    return { stream: id, response, outcome, trailer, cancel: (reason) => this.#cancel(s, reason) };
+  }
+
+  #awaitSummary(id: number, resolve: (t: Trailer | undefined) => void): void {
+    const timer = setTimeout(() => {
+      this.#summaries.delete(id);
+      resolve(undefined);
+    }, this.#opts.summaryWaitMs ?? SUMMARY_WAIT_MS);
+    this.#summaries.set(id, { resolve, timer });
+  }
+
+  /** Worker: a cancelled stream's summary. Late or unasked-for ones are dropped like other frames
+   * of ended streams; one for a stream still open or never opened breaks the protocol. */
+  #onSummary(frame: SummaryFrame): void {
+    if (this.#streams.has(frame.stream)) {
+      this.#violate("bad_order", `summary for stream ${frame.stream}, which is still open`, frame.stream);
+      return;
+    }
+    if (frame.stream > this.#lastStream) {
+      this.#violate("unknown_stream", `summary for stream ${frame.stream}, never opened`, frame.stream);
+      return;
+    }
+    const waiting = this.#summaries.get(frame.stream);
+    if (waiting === undefined) return;
+    this.#summaries.delete(frame.stream);
+    clearTimeout(waiting.timer);
+    waiting.resolve(frame.trailer);
   }
 
   /** Pulls the request body only as credit arrives, so the Worker holds at most one chunk. */
@@ -387,6 +453,7 @@ export class TunnelLink {
       inbox: null,
       writing: Promise.resolve(),
       stopUpload: null,
+      ended: null,
       onHead: () => {},
       settle: (o) => {
         if (o.kind === "cancelled" || o.kind === "lost") controller.abort(new TunnelStreamError(o));
@@ -412,6 +479,7 @@ export class TunnelLink {
     signal: AbortSignal,
     outcome: Promise<StreamOutcome>,
   ): IncomingRequest {
+    let summarized = false;
     return {
       stream: s.id,
       head,
@@ -448,6 +516,16 @@ export class TunnelLink {
         );
       },
       cancel: (reason) => this.#cancel(s, reason),
+      summarize: (trailer) => {
+        const ended = s.ended?.kind;
+        if (!this.#opts.summaries || summarized || (ended !== "cancelled" && ended !== "error")) return false;
+        summarized = true;
+        try {
+          return this.#transmit(encodeFrame({ type: "summary", stream: s.id, trailer }));
+        } catch {
+          return false; // a trailer the codec refuses (too large): the Worker falls back
+        }
+      },
     };
   }
 
@@ -485,6 +563,11 @@ export class TunnelLink {
     for (const s of [...this.#streams.values()]) this.#finish(s, { kind: "lost", reason });
     for (const resolve of this.#pings.values()) resolve(null);
     this.#pings.clear();
+    for (const { resolve, timer } of this.#summaries.values()) {
+      clearTimeout(timer);
+      resolve(undefined);
+    }
+    this.#summaries.clear();
   }
 
   // ---- Internals ---------------------------------------------------------------------------------
@@ -564,6 +647,7 @@ export class TunnelLink {
 
   #finish(s: Stream, outcome: StreamOutcome): void {
     if (!this.#streams.delete(s.id)) return;
+    s.ended = outcome;
     s.sendWindow.close();
     s.stopUpload?.();
     if (s.inbox !== null) {
@@ -582,6 +666,12 @@ export class TunnelLink {
     this.close(`tunnel protocol violation: ${message}`);
     this.#opts.onViolation?.(stream === undefined ? { code, message } : { code, message, stream });
   }
+}
+
+/** A stream that may have run for a while and then stopped without `res_end`: cancelled, or failed
+ * after its head. Its summary is worth waiting for; an error before the head means nothing ran. */
+function ranAndStopped(o: StreamOutcome): boolean {
+  return o.kind === "cancelled" || (o.kind === "error" && o.headersSent);
 }
 
 function reasonText(reason: unknown, fallback: string): string {

@@ -4,12 +4,15 @@
 import { ProxyError } from "../../shared/errors.ts";
 import { estimateRequest } from "../../shared/estimate.ts";
 import { resolveModel } from "../../shared/models.ts";
+import { emptyUsage } from "../../shared/pricing.ts";
 import type { Ctx } from "../context.ts";
 import { parseJsonObject, readBody } from "../http/body.ts";
 import { identify } from "../middleware/auth.ts";
-import { dispatchToSidecar, hub } from "../modes/claude-code/dispatch.ts";
+import { dispatchToSidecar, hub, type SidecarSummary } from "../modes/claude-code/dispatch.ts";
 import { admitEstimate, Meter } from "../usage/meter.ts";
 
+/** The ledger's status for a request whose client left before any answer (nginx's "client closed"). */
+const CLIENT_CLOSED = 499;
 /** Output a Claude Code turn is assumed to produce at least, whatever max_tokens the client sent. */
 const MIN_TURN_OUTPUT = 4096;
 
@@ -29,30 +32,42 @@ export async function claudeCode(c: Ctx): Promise<Response> {
     // An agent run is several model calls: reserve CC_RESERVE_TURNS of them; the SDK's real cost settles it.
     const est = estimateRequest(body, MIN_TURN_OUTPUT);
     const maxTokens = Math.max(MIN_TURN_OUTPUT, numberOr(body.max_completion_tokens, body.max_tokens));
-    const caller = await meter.admit(
-      requested === null ? null : model,
-      admitEstimate(model, { promptTokens: est.promptTokens, maxTokens }, config.ccReserveTurns),
-    );
+    const turns = config.ccReserveTurns;
+    const reserved = admitEstimate(model, { promptTokens: est.promptTokens, maxTokens }, turns);
+    const caller = await meter.admit(requested === null ? null : model, reserved);
+    // One ledger row and settlement, when the run has ended (Meter.finish records only the first).
+    const record = (status: number, done: Promise<SidecarSummary>, ttfbMs: number | null) =>
+      c.executionCtx.waitUntil(
+        done.then((s) =>
+          meter.finish({
+            status,
+            model: s.model,
+            outcome: s.outcome,
+            ttfbMs,
+            // A run whose report never came (its sidecar's link dropped mid-run) is charged what was
+            // reserved for it, flagged as an estimate: never free because the link broke.
+            ...(s.usageKnown
+              ? { usage: s.usage, costUsd: s.costUsd }
+              : {
+                  usage: {
+                    ...emptyUsage(),
+                    input_tokens: est.promptTokens * turns,
+                    output_tokens: maxTokens * turns,
+                  },
+                  costUsd: reserved.usd,
+                  estimated: true,
+                }),
+          }),
+        ),
+      );
     const url = new URL(c.req.url);
-    const run = await dispatchToSidecar(c, caller, {
-      format: c.get("format"),
-      path: url.pathname + url.search,
-      body: bytes,
-    });
-    const status = run.response.status;
-    const ttfbMs = meter.elapsed();
-    c.executionCtx.waitUntil(
-      run.done.then((s) =>
-        meter.finish({
-          status,
-          usage: s.usage,
-          model: s.model,
-          costUsd: s.costUsd,
-          outcome: s.outcome,
-          ttfbMs,
-        }),
-      ),
+    const run = await dispatchToSidecar(
+      c,
+      caller,
+      { format: c.get("format"), path: url.pathname + url.search, body: bytes },
+      (done) => record(CLIENT_CLOSED, done, null),
     );
+    record(run.response.status, run.done, meter.elapsed());
     return run.response;
   });
 }

@@ -18,10 +18,12 @@ export const SAMPLE_FRAMES: Frame[] = [
     version: "0.1.0",
     maxConcurrent: 1,
     serveKeys: ["k1", "k2"],
+    features: ["summary", "from-a-newer-sidecar"],
   },
   { type: "challenge", nonce: NONCE_A, ts: 1_700_000_000_000 },
   { type: "auth", challenge: NONCE_A, nonce: NONCE_B, mac: "m".repeat(43) },
   { type: "welcome", linkId: "link-1", mac: "w".repeat(43) },
+  { type: "welcome", linkId: "link-2", mac: "w".repeat(43), features: ["summary"] },
   { type: "reject", reason: "wrong_secret", message: "authentication failed" },
   {
     type: "req_head",
@@ -78,6 +80,7 @@ export const SAMPLE_FRAMES: Frame[] = [
   { type: "drain", reason: "SIGTERM" },
   { type: "goaway" },
   { type: "goaway", reason: "deploy", reconnectAfterMs: 0 },
+  { type: "summary", stream: 3, trailer: { usage: { input_tokens: 7 }, costUsd: 0, outcome: "aborted" } },
 ];
 
 /** Mulberry32: small, seeded, good enough to fuzz a decoder reproducibly. */

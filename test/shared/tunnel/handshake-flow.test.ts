@@ -59,7 +59,11 @@ describe("a full handshake", () => {
     expect(accepted.kind).toBe("accept");
     if (accepted.kind === "accept") expect(accepted.hello).toEqual(HELLO);
     expect(s.done).toBe(true);
-    expect(await c.receive(wire(reply(accepted)))).toEqual({ kind: "ready", linkId: "link-1" });
+    expect(await c.receive(wire(reply(accepted)))).toEqual({
+      kind: "ready",
+      linkId: "link-1",
+      features: ["summary"],
+    });
   });
 
   it("works whichever of hello and challenge crosses the wire first", async () => {

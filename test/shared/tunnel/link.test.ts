@@ -378,6 +378,104 @@ describe("cancel", () => {
   });
 });
 
+describe("summaries of stopped runs", () => {
+  const both = { worker: { summaries: true }, sidecar: { summaries: true } };
+  const used = { usage: { input_tokens: 900, output_tokens: 40 }, costUsd: null, outcome: "aborted" };
+
+  it("after the Worker's cancel, the sidecar's summary reaches the Worker as the trailer", async () => {
+    const { worker, requests, toWorker, violations } = linkPair(both);
+    const out = worker.open(HEAD, null);
+    const req = await nextRequest(requests);
+    req.respond(200, []);
+    expect(req.summarize(used)).toBe(false); // still open: it ends with res_end
+    out.cancel("client disconnected");
+    await settle();
+    expect(req.summarize(used)).toBe(true);
+    expect(req.summarize(used)).toBe(false); // once
+    expect(await out.trailer).toEqual(used);
+    expect(await out.outcome).toEqual({ kind: "cancelled", by: "local", reason: "client disconnected" });
+    expect(toWorker.filter((f) => f.type === "summary")).toEqual([
+      { type: "summary", stream: 1, trailer: used },
+    ]);
+    expect(violations).toEqual({ worker: [], sidecar: [] });
+  });
+
+  it("is what the Worker gets after an error in the stream, and res_end's trailer otherwise", async () => {
+    const { worker, requests } = linkPair(both);
+    const failed = worker.open(HEAD, null);
+    const r1 = await nextRequest(requests);
+    r1.respond(200, []);
+    r1.fail("internal", "broke");
+    await settle();
+    expect(r1.summarize(used)).toBe(true);
+    expect(await failed.trailer).toEqual(used);
+
+    const done = worker.open(HEAD, null);
+    const r2 = await nextRequest(requests, 1);
+    r2.respond(200, []);
+    await r2.end({ costUsd: 0.5 });
+    expect(r2.summarize(used)).toBe(false);
+    expect(await done.trailer).toEqual({ costUsd: 0.5 });
+  });
+
+  it("is never sent, nor waited for, unless both sides said they support it", async () => {
+    const waiting = { summaries: true, summaryWaitMs: 50 };
+    for (const opts of [{}, { worker: waiting }, { sidecar: { summaries: true } }]) {
+      const { worker, requests, toWorker } = linkPair(opts);
+      const out = worker.open(HEAD, null);
+      const req = await nextRequest(requests);
+      out.cancel();
+      await settle();
+      const sent = req.summarize(used);
+      expect(sent).toBe(opts.sidecar !== undefined);
+      // A Worker that does not take summaries answers at once; one that does waits (bounded).
+      if (opts.worker === undefined) expect(await out.trailer).toBeUndefined();
+      else expect(await out.trailer).toBe(sent ? used : undefined);
+      if (opts.sidecar === undefined) expect(toWorker.some((f) => f.type === "summary")).toBe(false);
+    }
+  });
+
+  it("is waited for only so long, and not at all once the link is gone", async () => {
+    const { worker, requests } = linkPair({ worker: { summaries: true, summaryWaitMs: 30 } });
+    const late = worker.open(HEAD, null);
+    await nextRequest(requests);
+    late.cancel();
+    const t0 = Date.now();
+    expect(await late.trailer).toBeUndefined();
+    expect(Date.now() - t0).toBeLessThan(1000);
+
+    const { worker: w2, requests: r2 } = linkPair({ worker: { summaries: true } });
+    const out = w2.open(HEAD, null);
+    await nextRequest(r2);
+    out.cancel();
+    w2.close("socket closed");
+    expect(await out.trailer).toBeUndefined();
+  });
+
+  it("for a stream still open or never opened breaks the protocol; a late one is dropped", async () => {
+    const open = loneLink("do", { summaries: true });
+    open.link.open(HEAD, null);
+    open.link.receive({ type: "summary", stream: 1, trailer: used });
+    expect(open.violations.map((v) => v.code)).toEqual(["bad_order"]);
+
+    const never = loneLink("do", { summaries: true });
+    never.link.receive({ type: "summary", stream: 1, trailer: used });
+    expect(never.violations.map((v) => v.code)).toEqual(["unknown_stream"]);
+
+    const late = loneLink("do", { summaries: true, summaryWaitMs: 10 });
+    const out = late.link.open(HEAD, null);
+    late.link.receive({ type: "res_head", stream: 1, status: 200, headers: [] });
+    late.link.receive({ type: "res_end", stream: 1 });
+    late.link.receive({ type: "summary", stream: 1, trailer: used });
+    expect(await out.trailer).toBeUndefined();
+    expect(late.violations).toEqual([]);
+
+    const sidecar = loneLink("sidecar", { summaries: true });
+    sidecar.link.receive({ type: "summary", stream: 1, trailer: used });
+    expect(sidecar.violations.map((v) => v.code)).toEqual(["wrong_direction"]);
+  });
+});
+
 describe("errors", () => {
   it("before the head resolve the response with the sidecar's code", async () => {
     const { worker, requests } = linkPair();

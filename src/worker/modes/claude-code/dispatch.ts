@@ -33,10 +33,16 @@ export function hub(env: Env): DurableObjectStub<TunnelHub> {
   return env.HUB.get(env.HUB.idFromName("hub"));
 }
 
+/**
+ * `onClientGone`: the client left before the response head. The runtime then drops the rest of this
+ * request's work (this function never returns), so what the sidecar ran until it stopped is handed
+ * over here, collected inside `waitUntil`.
+ */
 export async function dispatchToSidecar(
   c: Ctx,
   caller: Caller,
   req: { format: WireFormat; path: string; body: Uint8Array },
+  onClientGone: (done: Promise<SidecarSummary>) => void,
 ): Promise<SidecarRun> {
   const stub = hub(c.env);
   const requestId = c.get("requestId");
@@ -49,9 +55,25 @@ export async function dispatchToSidecar(
     keyName: caller.record.name.slice(0, MAX_KEY_NAME),
     format: req.format,
   };
+  // Whatever a sidecar ran is reported by the hub once its stream ended: completed, failed, or
+  // cancelled before or after the head (then the sidecar's summary of the stopped run).
+  const outcome = () => {
+    const done = stub.outcome(requestId).then(
+      (summary): SidecarSummary => summary,
+      (e: unknown) => {
+        console.error(`request ${requestId}: no outcome from the tunnel hub: ${String(e)}`);
+        return { ...summarize(null), usageKnown: false };
+      },
+    );
+    c.executionCtx.waitUntil(done);
+    return done;
+  };
+  let answered = false;
   const cancel = () => {
     try {
-      c.executionCtx.waitUntil(stub.cancel(requestId, "client disconnected").catch(() => {}));
+      const cancelled = stub.cancel(requestId, "client disconnected").catch(() => {});
+      c.executionCtx.waitUntil(cancelled);
+      if (!answered) onClientGone(cancelled.then(outcome));
     } catch {
       // The request's context is already gone; the hub learns from the cancelled body instead.
     }
@@ -75,6 +97,9 @@ export async function dispatchToSidecar(
     if (again.ok || again.linkId !== null) result = again;
   }
 
+  // The signal still tells the hub when the client leaves mid-stream (the body's cancel may not
+  // cross RPC); what was used then is this response's `done`.
+  answered = true;
   if (!result.ok) {
     signal.removeEventListener("abort", cancel);
     const err =
@@ -85,18 +110,11 @@ export async function dispatchToSidecar(
         : failureError(result.failure);
     return {
       response: errorResponse(req.format, err, requestId),
-      done: Promise.resolve(summarize(null)),
+      done: result.linkId === null ? Promise.resolve(summarize(null)) : outcome(),
     };
   }
 
-  const done = stub.outcome(requestId).then(
-    (summary): SidecarSummary => summary,
-    (e: unknown) => {
-      console.error(`request ${requestId}: no outcome from the tunnel hub: ${String(e)}`);
-      return summarize(null);
-    },
-  );
-  c.executionCtx.waitUntil(done);
+  const done = outcome();
   const headers = clientResponseHeaders(new Headers(result.headers));
   // A client that leaves mid-stream cancels this body; the cancel crosses RPC to the hub's relay,
   // which sends `cancel` to the sidecar.

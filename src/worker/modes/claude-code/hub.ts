@@ -21,6 +21,7 @@ import {
   isUsableSecret,
   KEEPALIVE_PING,
   KEEPALIVE_PONG,
+  lists,
   MIN_SECRET_LENGTH,
   type OutgoingRequest,
   PEER_TIMEOUT_MS,
@@ -72,13 +73,15 @@ interface Ready {
 
 type Conn = Handshaking | Ready;
 
-/** A relayed request, until the Worker collected its outcome. */
+/** A relayed request, until the alarm drops it a while after its end. */
 interface Relay {
   readonly out: OutgoingRequest;
   endedAt: number | null;
+  /** What `outcome` answered, so a second caller (the client-gone path) gets the same. */
+  summary?: Promise<SidecarSummary>;
 }
 
-/** An outcome nobody asked for within this long after its stream ended is dropped. */
+/** A relay's outcome is kept this long after its stream ended (collected or not), then dropped. */
 const UNCOLLECTED_MS = 60_000;
 
 const CANCELLED: NoSidecar = { code: "unavailable", message: "The request was cancelled.", retryAfter: 0 };
@@ -232,6 +235,8 @@ export class TunnelHub extends DurableObject<Env> {
       send: (message) => ws.send(message),
       maxStreams: hello.maxConcurrent,
       lastStream: att.lastStream,
+      // The sidecar reports what a cancelled run used (`summary`); this hub always takes them.
+      summaries: lists(hello.features, "summary"),
       onDrain: (frame) =>
         log(`sidecar ${describe(hello)} is draining${frame.reason ? `: ${frame.reason}` : ""}`),
       onViolation: (v) => {
@@ -351,10 +356,9 @@ export class TunnelHub extends DurableObject<Env> {
     if ("failure" in taken) return { ok: false, linkId: taken.sidecar.linkId, failure: taken.failure };
     const { sidecar, out } = taken;
     const response = await out.response;
-    if (!response.ok) {
-      this.#relays.delete(head.requestId);
-      return { ok: false, linkId: sidecar.linkId, failure: response.outcome };
-    }
+    // Failed before the head: the relay stays until `outcome` collects it (a run cancelled before
+    // its head, a long non-streaming one, still reports what it used) or the alarm drops it.
+    if (!response.ok) return { ok: false, linkId: sidecar.linkId, failure: response.outcome };
     const contentType = response.headers.find(([name]) => name.toLowerCase() === "content-type")?.[1] ?? "";
     return {
       ok: true,
@@ -369,13 +373,17 @@ export class TunnelHub extends DurableObject<Env> {
     };
   }
 
-  /** How the relay of `requestId` ended, with the sidecar's usage summary; waits for the end. */
-  async outcome(requestId: string): Promise<SidecarSummary> {
+  /**
+   * How the relay of `requestId` ended, with the sidecar's usage summary; waits for the end, and
+   * after a cancel for the sidecar's `summary` of the stopped run (bounded: SUMMARY_WAIT_MS).
+   */
+  outcome(requestId: string): Promise<SidecarSummary> {
     const relay = this.#relays.get(requestId);
-    if (relay === undefined) return summarize(null);
-    const outcome = await relay.out.outcome;
-    this.#relays.delete(requestId);
-    return summarize(outcome);
+    if (relay === undefined) return Promise.resolve(summarize(null));
+    relay.summary ??= Promise.all([relay.out.outcome, relay.out.trailer]).then(([outcome, trailer]) =>
+      summarize(outcome, trailer),
+    );
+    return relay.summary;
   }
 
   /** The client went away: stop waiting for a sidecar, or tell the sidecar to stop the run. */

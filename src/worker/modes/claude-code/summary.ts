@@ -1,5 +1,6 @@
 // What a relayed Claude Code request used, for the usage ledger: the runner's summary from the
-// sidecar's `res_end` trailer, or an empty one with how the stream ended otherwise.
+// sidecar's `res_end` trailer (or, after a cancel, its `summary` frame), or, when none could come,
+// an empty summary that says whether the run may have used something nobody reported.
 
 import { emptyUsage, type TokenUsage } from "../../../shared/pricing.ts";
 import type { StreamOutcome, Trailer } from "../../../shared/tunnel/index.ts";
@@ -10,20 +11,33 @@ export interface SidecarSummary {
   costUsd: number | null;
   model: string | null;
   outcome: "complete" | "aborted" | "error";
+  /**
+   * False when a sidecar ran the request and what it used never arrived (the link dropped, or an
+   * older sidecar sends no summary after a cancel): the usage above is then not the truth, and the
+   * request is charged what was reserved for it.
+   */
+  usageKnown: boolean;
 }
 
-/** `null`: the hub knows no such relay. A stream the client cancelled is "aborted"; the sidecar
- * then stops the run and sends no trailer, so what it had used is not known here. */
-export function summarize(outcome: StreamOutcome | null): SidecarSummary {
-  if (outcome === null) return empty("error");
+/**
+ * `outcome`: how the tunnel stream ended (`null`: no sidecar ran the request). `trailer`: the
+ * run's summary, from `res_end` or the `summary` frame that follows a cancel or a failure.
+ */
+export function summarize(outcome: StreamOutcome | null, trailer?: Trailer): SidecarSummary {
+  if (outcome === null) return empty("error", true);
   switch (outcome.kind) {
     case "end":
-      return fromTrailer(outcome.trailer ?? {});
-    case "cancelled":
-      return empty(outcome.by === "local" ? "aborted" : "error");
+      return fromTrailer(outcome.trailer ?? trailer ?? {});
+    case "cancelled": {
+      const how = outcome.by === "local" ? "aborted" : "error";
+      return trailer === undefined ? empty(how, false) : { ...fromTrailer(trailer), outcome: how };
+    }
     case "error":
+      // Before the head the sidecar refused or failed before running anything.
+      if (trailer !== undefined) return { ...fromTrailer(trailer), outcome: "error" };
+      return empty("error", !outcome.headersSent);
     case "lost":
-      return empty("error");
+      return empty("error", false);
   }
 }
 
@@ -37,9 +51,10 @@ function fromTrailer(t: Trailer): SidecarSummary {
     costUsd: typeof cost === "number" && Number.isFinite(cost) && cost >= 0 ? cost : null,
     model: typeof t.model === "string" ? t.model : null,
     outcome: t.outcome === "aborted" || t.outcome === "error" ? t.outcome : "complete",
+    usageKnown: true,
   };
 }
 
-function empty(outcome: SidecarSummary["outcome"]): SidecarSummary {
-  return { usage: emptyUsage(), costUsd: null, model: null, outcome };
+function empty(outcome: SidecarSummary["outcome"], usageKnown: boolean): SidecarSummary {
+  return { usage: emptyUsage(), costUsd: null, model: null, outcome, usageKnown };
 }
