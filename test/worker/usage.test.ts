@@ -54,28 +54,43 @@ describe("usage ledger", () => {
     expect(row.outcome).toBe("complete");
   });
 
-  it("records a stream the client abandoned, with what was used up to then", async () => {
+  it("records a stream the client abandoned with at least the output it had received, flagged estimated", async () => {
     const k = await newKey();
     const res = await post("/api/v1/messages", k.key, messageBody({ stream: true }), {
       "x-mock-scenario": "long count=200 delay=20",
     });
     const reader = res.body?.getReader();
-    await reader?.read();
-    await reader?.read();
+    let received = "";
+    while ((received.match(/"text_delta"/g) ?? []).length < 10) {
+      const chunk = await reader?.read();
+      if (!chunk || chunk.done) break;
+      received += new TextDecoder().decode(chunk.value);
+    }
     await reader?.cancel();
+    const deltas = [...received.matchAll(/"text_delta","text":"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1] ?? "");
+    expect(deltas.length).toBeGreaterThanOrEqual(10);
     const row = await ledgerRow(res.headers.get("x-request-id"));
     expect(row.outcome).toBe("aborted");
     expect(row.input_tokens).toBeGreaterThan(0);
     expect(row.stream).toBe(1);
+    // No final message_delta came: message_start said output_tokens 1. The row says at least a token
+    // per delta received, and at least the API's own ~4 characters per token.
+    expect(row.output_tokens).toBeGreaterThanOrEqual(deltas.length);
+    expect(row.output_tokens).toBeGreaterThanOrEqual(Math.ceil(deltas.join("").length / 4));
+    expect(row.usage_estimated).toBe(1);
+    expect(row.cost_usd).toBeGreaterThan(0);
   });
 
-  it("records a stream the upstream broke off, and one that ended in an error event", async () => {
+  it("records a stream the upstream broke off as connection_lost, and one that ended in an error event", async () => {
     const k = await newKey();
-    const dropped = await post("/api/v1/messages", k.key, messageBody({ stream: true }), {
-      "x-mock-scenario": "drop after=4",
-    });
-    await dropped.text().catch(() => "");
-    expect((await ledgerRow(dropped.headers.get("x-request-id"))).outcome).toMatch(/error|complete/);
+    // The mock echoes the user's words, then breaks the connection after 12 events.
+    const words = messageBody({ stream: true, messages: [{ role: "user", content: "word ".repeat(200) }] });
+    const dropped = await post("/api/v1/messages", k.key, words, { "x-mock-scenario": "drop after=12" });
+    const text = await dropped.text().catch(() => "");
+    const droppedRow = await ledgerRow(dropped.headers.get("x-request-id"));
+    expect(droppedRow).toMatchObject({ outcome: "error", error_type: "connection_lost", usage_estimated: 1 });
+    expect(droppedRow.output_tokens).toBeGreaterThanOrEqual((text.match(/"text_delta"/g) ?? []).length);
+    expect(droppedRow.output_tokens).toBeGreaterThan(1);
 
     const failed = await post("/api/v1/messages", k.key, messageBody({ stream: true }), {
       "x-mock-scenario": "midstream_error",
@@ -84,6 +99,7 @@ describe("usage ledger", () => {
     const row = await ledgerRow(failed.headers.get("x-request-id"));
     expect(row.error_type).toBe("overloaded_error");
     expect(row.input_tokens).toBeGreaterThan(0);
+    expect(row.usage_estimated).toBe(1);
   });
 
   it("records upstream errors and CCProxy's own refusals", async () => {
@@ -134,26 +150,96 @@ describe("usage ledger", () => {
     expect(srow.output_tokens).toBeGreaterThan(0);
   });
 
-  it("writes exactly one row per request", async () => {
+  it("records the status an OpenAI client got: an upstream 529 is served and recorded as 503", async () => {
     const k = await newKey();
-    const ids: Array<string | null> = [];
-    for (const scenario of ["text", "error status=500", "midstream_error"]) {
-      for (const stream of [false, true]) {
-        const res = await post("/api/v1/messages", k.key, messageBody({ stream }), {
-          "x-mock-scenario": scenario,
-        });
-        await res.text();
-        ids.push(res.headers.get("x-request-id"));
-      }
+    const res = await post(
+      "/api/v1/chat/completions",
+      k.key,
+      { model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] },
+      { "x-mock-scenario": "error status=529" },
+    );
+    expect(res.status).toBe(503);
+    await res.text();
+    expect(await ledgerRow(res.headers.get("x-request-id"))).toMatchObject({
+      format: "openai",
+      status: 503,
+      error_type: "overloaded_error",
+    });
+  });
+
+  it("one row per request served: every way a request can end, in both formats, refusals included", async () => {
+    const k = await newKey({ models: ["claude-sonnet-*", "claude-haiku-*"] });
+    const served: Array<{ id: string | null; outcome: string; format: string; status: number }> = [];
+    const note = (res: Response, outcome: string, format = "anthropic") =>
+      served.push({ id: res.headers.get("x-request-id"), outcome, format, status: res.status });
+    const anthropic = (extra: Record<string, unknown>, scenario?: string) =>
+      post("/api/v1/messages", k.key, messageBody(extra), scenario ? { "x-mock-scenario": scenario } : {});
+    const openai = (extra: Record<string, unknown>, scenario?: string) =>
+      post(
+        "/api/v1/chat/completions",
+        k.key,
+        { model: "claude-haiku-4-5", messages: [{ role: "user", content: "hi" }], ...extra },
+        scenario ? { "x-mock-scenario": scenario } : {},
+      );
+    const abandon = async (res: Response) => {
+      const reader = res.body?.getReader();
+      await reader?.read();
+      await reader?.read();
+      await reader?.cancel();
+    };
+
+    for (const stream of [false, true]) {
+      const ok = await anthropic({ stream });
+      await ok.text();
+      note(ok, "complete");
+      const upstreamError = await anthropic({ stream }, "error status=500");
+      await upstreamError.text();
+      note(upstreamError, "complete");
+      const ook = await openai({ stream });
+      await ook.text();
+      note(ook, "complete", "openai");
+      const oerr = await openai({ stream }, "error status=529");
+      await oerr.text();
+      note(oerr, "complete", "openai");
     }
+    const aborted = await anthropic({ stream: true }, "long count=200 delay=20");
+    await abandon(aborted);
+    note(aborted, "aborted");
+    const oaborted = await openai({ stream: true }, "long count=200 delay=20");
+    await abandon(oaborted);
+    note(oaborted, "aborted", "openai");
+    const midstream = await anthropic({ stream: true }, "midstream_error");
+    await midstream.text();
+    note(midstream, "complete");
+    const dropped = await anthropic({ stream: true }, "drop after=4");
+    await dropped.text().catch(() => "");
+    note(dropped, "error");
     const count = await post("/v1/messages/count_tokens", k.key, {
       model: "claude-sonnet-4-5",
       messages: [{ role: "user", content: "x" }],
     });
     await count.text();
-    ids.push(count.headers.get("x-request-id"));
-    for (const id of ids) await ledgerRow(id);
+    note(count, "complete");
+    // Refused by CCProxy itself (a model outside the allowlist), in each format.
+    const refused = await anthropic({ model: "claude-opus-4-5" });
+    await refused.text();
+    note(refused, "refused");
+    const orefused = await openai({ model: "claude-opus-4-5" });
+    await orefused.text();
+    note(orefused, "refused", "openai");
+    // Not a request with a key: no key to record it under (and nothing was spent).
+    expect((await post("/api/v1/messages", "ccp_not-a-key", messageBody())).status).toBe(401);
+
+    for (const s of served) await ledgerRow(s.id);
     const rows = await ledgerRowsForKey(k.id);
-    expect(rows.map((r) => r.request_id).sort()).toEqual([...ids].sort());
+    expect(rows).toHaveLength(served.length);
+    const byId = new Map(rows.map((r) => [r.request_id, r]));
+    for (const s of served) {
+      expect(byId.get(s.id ?? ""), JSON.stringify(s)).toMatchObject({
+        outcome: s.outcome,
+        format: s.format,
+        status: s.status,
+      });
+    }
   });
 });

@@ -60,13 +60,9 @@ export async function chatCompletions(c: Ctx): Promise<Response> {
       } catch {
         // not JSON: the translation says so in a safe message
       }
-      meter.finish({
-        status: upstream.status,
-        errorType: reader.errorType,
-        outcome: "complete",
-        ttfbMs: meter.elapsed(),
-      });
       const t = translateUpstreamError(upstream.status, text, upstream.headers);
+      // The ledger records the status the client got (529 is served as 503 on OpenAI routes).
+      meter.finish({ status: t.status, errorType: reader.errorType, outcome: "complete" });
       return new Response(t.body, { status: t.status, headers: t.headers });
     }
 
@@ -89,7 +85,6 @@ export async function chatCompletions(c: Ctx): Promise<Response> {
       usage: reader.usage,
       model: reader.model,
       outcome: "complete",
-      ttfbMs: meter.elapsed(),
     });
     return new Response(JSON.stringify(anthropicToOpenAIResponse(message, { model: context.model })), {
       headers: meter.serverTiming(new Headers({ "content-type": "application/json" })),
