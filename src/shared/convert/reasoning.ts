@@ -33,6 +33,9 @@ export const ADAPTIVE_EFFORT = {
 
 const EFFORTS = new Set<string>(["none", ...Object.keys(THINKING_BUDGET)]);
 
+/** Anthropic's smallest `budget_tokens`. */
+const MIN_BUDGET = 1024;
+
 export interface SamplingInput {
   maxTokens: number;
   effort: string | null | undefined;
@@ -80,10 +83,17 @@ export function applyReasoning(out: MessageCreateParams, input: SamplingInput, p
   ) {
     const level = effort as Effort;
     if (profile.thinking === "budget") {
-      const budget = THINKING_BUDGET[level];
+      let budget: number = THINKING_BUDGET[level];
       // budget_tokens must stay below max_tokens: the client's max_tokens is kept as the room for
       // the visible answer and the budget is added on top.
       if (maxTokens <= budget) maxTokens = budget + Math.max(maxTokens, 1);
+      const cap = profile.maxOutput;
+      if (cap !== undefined && maxTokens > cap) {
+        // Above the model's output limit is a 400 (opus-4-1, high, max_tokens 16384 → 32768 > 32000):
+        // the budget gives way first, keeping the client's room for the answer, never below 1024.
+        budget = Math.max(MIN_BUDGET, Math.min(budget, cap - Math.max(input.maxTokens, 1)));
+        maxTokens = cap;
+      }
       thinking = { type: "enabled", budget_tokens: budget };
     } else {
       thinking = profile.summarizedDisplay
@@ -95,6 +105,14 @@ export function applyReasoning(out: MessageCreateParams, input: SamplingInput, p
         effort: mapped === "xhigh" && !profile.xhighEffort ? "max" : mapped,
       };
     }
+  }
+  const cap = profile.maxOutput;
+  if (cap !== undefined && maxTokens > cap) {
+    // A client's (or the configured default) max_tokens above the model's limit: capped, as the
+    // answer can never be longer anyway; an extension thinking budget is kept below it.
+    maxTokens = cap;
+    if (thinking?.type === "enabled" && thinking.budget_tokens >= cap)
+      thinking = { ...thinking, budget_tokens: Math.max(MIN_BUDGET, cap - 1) };
   }
   out.max_tokens = maxTokens;
   if (thinking !== undefined) out.thinking = thinking;

@@ -68,11 +68,13 @@ export function openaiToAnthropicRequest(body: unknown, opts: RequestOptions): C
   refuseUnsupported(req);
 
   const model = opts.resolveModel(req.model);
+  const profile = modelProfile(model);
   const { system, messages } = convertMessages(req.messages);
   const out: MessageCreateParams = { model, max_tokens: 0, messages };
-  const { tools, tool_choice } = convertTools(req);
+  const { tools, tool_choice, instruction } = convertTools(req, profile);
   if (tools !== undefined) out.tools = tools;
   if (tool_choice !== undefined) out.tool_choice = tool_choice;
+  if (instruction !== undefined) system.push({ type: "text", text: instruction });
 
   applyReasoning(
     out,
@@ -86,10 +88,10 @@ export function openaiToAnthropicRequest(body: unknown, opts: RequestOptions): C
       topP: req.top_p,
       topK: req.top_k,
     },
-    modelProfile(model),
+    profile,
   );
   if (out.thinking === undefined || out.thinking.type === "disabled") dropFinalThinking(messages);
-  applyResponseFormat(out, system, req.response_format);
+  applyResponseFormat(out, system, req.response_format, profile);
   if (system.length > 0) out.system = system;
 
   const stop =

@@ -22,8 +22,21 @@ const JsonSchemaFormat = z.looseObject({
   }),
 });
 
+/**
+ * Models without structured outputs (Opus 4.1 and older, see capabilities.ts) get the schema in
+ * words: the same JSON-only instruction, with the schema the answer must follow.
+ */
+export function schemaInstruction(schema: Record<string, unknown>): string {
+  return `${JSON_OBJECT_INSTRUCTION} It must conform to this JSON Schema:\n${JSON.stringify(schema)}`;
+}
+
 /** Applies `response_format`; `system` is the request's system block list, appended to when needed. */
-export function applyResponseFormat(out: MessageCreateParams, system: TextBlock[], value: unknown): void {
+export function applyResponseFormat(
+  out: MessageCreateParams,
+  system: TextBlock[],
+  value: unknown,
+  caps: { structuredOutputs: boolean },
+): void {
   if (value === undefined || value === null) return;
   const f = parseAt(Format, value, "response_format");
   switch (f.type) {
@@ -36,6 +49,14 @@ export function applyResponseFormat(out: MessageCreateParams, system: TextBlock[
       const js = parseAt(JsonSchemaFormat, f, "response_format").json_schema;
       if (js.schema === undefined || js.schema === null) {
         system.push({ type: "text", text: JSON_OBJECT_INSTRUCTION }); // a schema-less json_schema is JSON mode
+        return;
+      }
+      if (!caps.structuredOutputs) {
+        const described =
+          typeof js.description === "string" && js.schema.description === undefined
+            ? { ...js.schema, description: js.description }
+            : js.schema;
+        system.push({ type: "text", text: schemaInstruction(described) });
         return;
       }
       const schema = strictSchema(js.schema);

@@ -28,9 +28,17 @@ export interface ToolInput {
 export interface ConvertedTools {
   tools?: Tool[];
   tool_choice?: ToolChoice;
+  /** For the system prompt: the forcing choice the model cannot take, said in words. */
+  instruction?: string;
 }
 
-export function convertTools(req: ToolInput): ConvertedTools {
+/** What the target model takes (see capabilities.ts). */
+export interface ToolCapabilities {
+  structuredOutputs: boolean;
+  forcedToolChoice: boolean;
+}
+
+export function convertTools(req: ToolInput, caps: ToolCapabilities): ConvertedTools {
   const tools: Tool[] = [];
   const list = req.tools ?? [];
   for (let i = 0; i < list.length; i++) {
@@ -38,10 +46,11 @@ export function convertTools(req: ToolInput): ConvertedTools {
     if (t.type !== "function") {
       throw invalid(`tools[${i}].type`, `Tool type '${t.type}' is not supported by Claude; only 'function'.`);
     }
-    tools.push(toolFrom(parseAt(FunctionDef, t.function, `tools[${i}].function`)));
+    tools.push(toolFrom(parseAt(FunctionDef, t.function, `tools[${i}].function`), caps));
   }
   const fns = req.functions ?? [];
-  for (let i = 0; i < fns.length; i++) tools.push(toolFrom(parseAt(FunctionDef, fns[i], `functions[${i}]`)));
+  for (let i = 0; i < fns.length; i++)
+    tools.push(toolFrom(parseAt(FunctionDef, fns[i], `functions[${i}]`), caps));
 
   const hasChoice = req.tool_choice !== undefined && req.tool_choice !== null;
   let choice = hasChoice
@@ -57,19 +66,36 @@ export function convertTools(req: ToolInput): ConvertedTools {
     }
     return {};
   }
+  let instruction: string | undefined;
+  if (!caps.forcedToolChoice && (choice?.type === "any" || choice?.type === "tool")) {
+    // The model answers 400 to a forcing choice: it is asked in words instead, with `auto`.
+    instruction =
+      choice.type === "tool"
+        ? `You must call the tool \`${choice.name}\` in this response.`
+        : "You must call at least one of the available tools in this response.";
+    choice =
+      choice.disable_parallel_tool_use === true
+        ? { type: "auto", disable_parallel_tool_use: true }
+        : { type: "auto" };
+  }
   if (req.parallel_tool_calls === false && choice?.type !== "none") {
     choice = { ...(choice ?? { type: "auto" }), disable_parallel_tool_use: true };
   }
-  return choice === undefined ? { tools } : { tools, tool_choice: choice };
+  const out: ConvertedTools = choice === undefined ? { tools } : { tools, tool_choice: choice };
+  if (instruction !== undefined) out.instruction = instruction;
+  return out;
 }
 
-function toolFrom(fn: z.output<typeof FunctionDef>): Tool {
+function toolFrom(fn: z.output<typeof FunctionDef>, caps: ToolCapabilities): Tool {
   const params = fn.parameters ?? { type: "object", properties: {} };
   // input_schema must be an object schema; a bare `{}` or a schema without `type` means "object".
   const schema = params.type === undefined ? { type: "object", ...params } : params;
-  const tool: Tool = { name: fn.name, input_schema: fn.strict === true ? strictSchema(schema) : schema };
+  // Anthropic's strict tool use (schema-valid inputs guaranteed) where the model has it; elsewhere
+  // the tool goes as a plain one, its schema untouched.
+  const strict = fn.strict === true && caps.structuredOutputs;
+  const tool: Tool = { name: fn.name, input_schema: strict ? strictSchema(schema) : schema };
   if (typeof fn.description === "string") tool.description = fn.description;
-  if (fn.strict === true) tool.strict = true; // Anthropic's strict tool use: schema-valid inputs guaranteed
+  if (strict) tool.strict = true;
   return tool;
 }
 

@@ -316,7 +316,7 @@ describe("reasoning_effort", () => {
       { type: "function", function: { name: "f", parameters: { type: "object", properties: {} } } },
     ];
     for (const tool_choice of ["required", { type: "function", function: { name: "f" } }]) {
-      for (const model of [ONE_KNOB, CURRENT]) {
+      for (const model of [ONE_KNOB, "claude-opus-4-7"]) {
         const body = convert({ reasoning_effort: "high", tools, tool_choice }, model);
         expect(body.thinking).toBeUndefined();
         expect(body.output_config).toBeUndefined();
@@ -452,6 +452,95 @@ describe("reasoning_effort", () => {
   });
 });
 
+describe("the model's output limit", () => {
+  const OPUS_41 = "claude-opus-4-1-20250805";
+
+  it("opus-4-1, high, max_tokens 16384: capped at 32000, the budget shrinks to keep the answer's room", () => {
+    const body = convert({ reasoning_effort: "high", max_tokens: 16384 }, OPUS_41);
+    expect(body.max_tokens).toBe(32000);
+    expect(body.thinking).toEqual({ type: "enabled", budget_tokens: 32000 - 16384 });
+  });
+
+  it("the budget never goes below 1024 and stays below max_tokens", () => {
+    for (const [effort, max, budget] of [
+      ["xhigh", 4096, 27904],
+      ["high", 31500, 16384], // fits: nothing to do
+      ["high", 40000, 1024],
+      ["minimal", 64000, 1024],
+    ] as const) {
+      const body = convert({ reasoning_effort: effort, max_tokens: max }, OPUS_41);
+      expect(body.max_tokens, `${effort} ${max}`).toBeLessThanOrEqual(32000);
+      expect(body.thinking.budget_tokens, `${effort} ${max}`).toBe(budget);
+    }
+  });
+
+  it("a max_tokens above the limit is capped without thinking too, and an extension budget kept below it", () => {
+    expect(convert({ max_tokens: 50000 }, OPUS_41).max_tokens).toBe(32000);
+    expect(convert({ max_tokens: 50000 }, "claude-3-5-haiku-20241022").max_tokens).toBe(8192);
+    expect(convert({ max_tokens: 200000 }, CURRENT).max_tokens).toBe(128000);
+    const body = convert({ max_tokens: 50000, thinking: { type: "enabled", budget_tokens: 40000 } }, OPUS_41);
+    expect([body.max_tokens, body.thinking.budget_tokens]).toEqual([32000, 31999]);
+    expect(convert({ max_tokens: 50000 }, "my-custom-model").max_tokens).toBe(50000); // unknown: as asked
+  });
+});
+
+describe("what older or newer models cannot take: said in words instead", () => {
+  const OPUS_41 = "claude-opus-4-1-20250805";
+  const schema = {
+    type: "object",
+    properties: { name: { type: "string", maxLength: 20 } },
+    required: ["name"],
+  };
+
+  it("json_schema on a model without structured outputs: the schema as a system instruction", () => {
+    const body = convert(
+      { response_format: { type: "json_schema", json_schema: { name: "city", schema } } },
+      OPUS_41,
+    );
+    expect(body.output_config).toBeUndefined();
+    const instruction = body.system.at(-1).text;
+    expect(instruction.startsWith(JSON_OBJECT_INSTRUCTION)).toBe(true);
+    expect(instruction).toContain(JSON.stringify(schema));
+    // Models with it get constrained decoding.
+    expect(
+      convert({ response_format: { type: "json_schema", json_schema: { name: "c", schema } } }, ONE_KNOB),
+    ).toMatchObject({ output_config: { format: { type: "json_schema" } } });
+  });
+
+  it("a strict tool on a model without structured outputs goes as a plain tool, schema untouched", () => {
+    const tools = [{ type: "function", function: { name: "f", parameters: schema, strict: true } }];
+    const old = convert({ tools }, OPUS_41);
+    expect(old.tools[0]).toEqual({ name: "f", input_schema: schema });
+    expect(convert({ tools }, ONE_KNOB).tools[0].strict).toBe(true);
+  });
+
+  it("a forcing tool_choice on Opus/Sonnet 5.5 (a 400 there): auto, and the demand in the system prompt", () => {
+    const tools = [
+      { type: "function", function: { name: "get_weather", parameters: { type: "object", properties: {} } } },
+    ];
+    const named = convert(
+      {
+        tools,
+        tool_choice: { type: "function", function: { name: "get_weather" } },
+        parallel_tool_calls: false,
+      },
+      CURRENT,
+    );
+    expect(named.tool_choice).toEqual({ type: "auto", disable_parallel_tool_use: true });
+    expect(named.system).toEqual([
+      { type: "text", text: "You must call the tool `get_weather` in this response." },
+    ]);
+    const any = convert({ tools, tool_choice: "required", reasoning_effort: "low" }, "claude-opus-5-5");
+    expect(any.tool_choice).toEqual({ type: "auto" });
+    expect(any.system[0].text).toMatch(/at least one of the available tools/);
+    expect(any.thinking).toEqual({ type: "adaptive", display: "summarized" }); // nothing forced any more
+    // Models that take it keep it.
+    expect(convert({ tools, tool_choice: "required" }, "claude-haiku-5-5").tool_choice).toEqual({
+      type: "any",
+    });
+  });
+});
+
 describe("model profiles", () => {
   it.each([
     ["claude-3-7-sonnet-20250219", "budget", "all"],
@@ -470,6 +559,30 @@ describe("model profiles", () => {
   ])("%s: %s thinking, %s sampling", (model, thinking, sampling) => {
     expect(modelProfile(model)).toMatchObject({ thinking, sampling });
   });
+
+  it.each([
+    ["claude-3-opus-20240229", 4096, false, true],
+    ["claude-3-5-haiku-20241022", 8192, false, true],
+    ["claude-3-7-sonnet-20250219", 64000, false, true],
+    ["claude-opus-4-20250514", 32000, false, true],
+    ["claude-sonnet-4-20250514", 64000, false, true],
+    ["claude-opus-4-1-20250805", 32000, false, true],
+    ["claude-sonnet-4-5", 64000, true, true],
+    ["claude-haiku-4-5-20251001", 64000, true, true],
+    ["claude-opus-4-6", 128000, true, true],
+    ["claude-opus-5", 128000, true, true],
+    ["claude-haiku-5-5", 128000, true, true],
+    ["claude-sonnet-5-5", 128000, true, false],
+    ["claude-opus-5-5", 128000, true, false],
+    ["claude-fable-5-1", 128000, true, false],
+    ["claude-mythos-preview", 128000, true, true],
+    ["my-custom-model", undefined, true, true],
+  ])(
+    "%s: max output %s, structured outputs %s, forced tool choice %s",
+    (model, maxOutput, structuredOutputs, forcedToolChoice) => {
+      expect(modelProfile(model)).toMatchObject({ maxOutput, structuredOutputs, forcedToolChoice });
+    },
+  );
 });
 
 describe("response_format", () => {
