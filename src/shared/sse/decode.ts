@@ -136,3 +136,43 @@ export class SseDecoderStream extends TransformStream<Uint8Array, SseEvent> {
     });
   }
 }
+
+const LF = 10;
+const CR = 13;
+
+/**
+ * Where complete events end in an SSE byte stream (a blank line; CR, LF and CRLF line ends, a CRLF
+ * split across chunks), so a stream can be cut between events. Works on bytes: CR and LF never
+ * occur inside a UTF-8 sequence, so every cut is also a character boundary.
+ */
+export class SseEventBoundaries {
+  #atLineStart = true;
+  #afterCr = false;
+  #crEndedEvent = false;
+
+  /** Feeds the next chunk; returns the offset just past the last event end in it, or -1 when none. */
+  push(chunk: Uint8Array): number {
+    let cut = -1;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i];
+      if (this.#afterCr) {
+        this.#afterCr = false;
+        if (b === LF) {
+          // The LF of a CRLF: the line already ended at the CR; keep it with the event it closes.
+          if (this.#crEndedEvent) cut = i + 1;
+          continue;
+        }
+      }
+      if (b === LF || b === CR) {
+        const blank = this.#atLineStart;
+        if (blank) cut = i + 1;
+        this.#atLineStart = true;
+        this.#afterCr = b === CR;
+        this.#crEndedEvent = b === CR && blank;
+      } else {
+        this.#atLineStart = false;
+      }
+    }
+    return cut;
+  }
+}
