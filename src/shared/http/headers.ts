@@ -28,6 +28,13 @@ const REQUEST_DROP = new Set([
 
 const REQUEST_DROP_PREFIXES = ["cf-", "x-forwarded-", "x-ccproxy-"];
 
+/**
+ * The header names a `Connection` header lists (hop-by-hop by declaration, RFC 9110 §7.6.1). Only
+ * useful where the runtime lets the Worker see `Connection`: raw workerd does; wrangler dev's proxy
+ * in front of the Worker drops it first, so there the headers it named arrive as ordinary ones and
+ * are forwarded. (On the way out, workerd's fetch drops `Connection`, `Keep-Alive`, `TE`, `Trailer`
+ * and `Upgrade` itself and sets `Host` to the upstream's; miniflare adds `CF-Worker`.)
+ */
 function connectionTokens(headers: Headers): Set<string> {
   const value = headers.get("connection");
   if (!value) return new Set();
