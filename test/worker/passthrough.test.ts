@@ -1,13 +1,54 @@
 // API mode as a client sees it: bytes, query, headers and errors reach the Anthropic API unchanged,
 // the answer comes back unchanged, and nothing outside clean /v1/ paths is ever forwarded.
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { SseParser } from "../../src/shared/sse/decode.ts";
 import worker from "../../src/worker/index.ts";
-import { BASE, call, messageBody, newKey, upstreamSaw } from "./helpers.ts";
+import {
+  BASE,
+  call,
+  ledgerRow,
+  messageBody,
+  newKey,
+  type Recorded,
+  TEAM_KEY,
+  upstreamSaw,
+} from "./helpers.ts";
 
 async function keyHeaders(extra: Record<string, string> = {}) {
   const k = await newKey();
   return { "x-api-key": k.key, "content-type": "application/json", ...extra };
+}
+
+/** Every request the mock upstream received whose headers or body carry `marker`, whatever its path. */
+async function upstreamCarrying(marker: string): Promise<Recorded[]> {
+  const res = await fetch(`${env.ANTHROPIC_BASE_URL}/_mock/requests`);
+  return ((await res.json()) as Recorded[]).filter(
+    (r) => r.body.includes(marker) || Object.values(r.headers).some((v) => v.includes(marker)),
+  );
+}
+
+/** `total` bytes as a stream with no declared length (sent chunked). */
+function unsizedBody(total: number, chunk = 64 * 1024): ReadableStream<Uint8Array> {
+  let sent = 0;
+  return new ReadableStream({
+    pull(c) {
+      if (sent >= total) return c.close();
+      const n = Math.min(chunk, total - sent);
+      sent += n;
+      c.enqueue(new Uint8Array(n).fill(0x78));
+    },
+  });
+}
+
+/** Polls (up to ~3 s) until the mock's record of the request with this test id satisfies `done`. */
+async function recordedOnce(testId: string, done: (r: Recorded) => boolean): Promise<Recorded | undefined> {
+  for (let i = 0; i < 150; i++) {
+    const [r] = await upstreamSaw(testId);
+    if (r && done(r)) return r;
+    await scheduler.wait(20);
+  }
+  return (await upstreamSaw(testId))[0];
 }
 
 describe("API mode passthrough", () => {
@@ -28,7 +69,7 @@ describe("API mode passthrough", () => {
     expect(seen?.method).toBe("POST");
   });
 
-  it("forwards client headers and betas, strips network, cookie and proxy headers", async () => {
+  it("forwards client headers and betas, strips network, cookie, proxy and auth headers", async () => {
     const testId = crypto.randomUUID();
     const headers = await keyHeaders({
       "x-test-id": testId,
@@ -37,9 +78,16 @@ describe("API mode passthrough", () => {
       "user-agent": "claude-cli/2.1.331 (external, sdk-ts)",
       "x-stainless-retry-count": "0",
       "x-claude-code-session-id": "abc",
+      // The key travels in x-api-key; this is a second credential the client happens to send.
+      authorization: "Bearer sk-ant-client-own-credential",
       cookie: "session=secret",
+      forwarded: "for=10.0.0.1",
+      "x-real-ip": "10.0.0.1",
+      "true-client-ip": "10.0.0.1",
       "x-forwarded-for": "10.0.0.1",
+      "x-forwarded-host": "ccproxy.example",
       "cf-connecting-ip": "10.0.0.1",
+      "proxy-authorization": "Basic dXNlcjpwYXNz",
       "x-ccproxy-debug": "1",
       "x-custom": "kept",
     });
@@ -59,13 +107,32 @@ describe("API mode passthrough", () => {
     expect(h["x-custom"]).toBe("kept");
     for (const gone of [
       "cookie",
+      "forwarded",
+      "x-real-ip",
+      "true-client-ip",
       "x-forwarded-for",
+      "x-forwarded-host",
       "cf-connecting-ip",
+      "proxy-authorization",
       "x-ccproxy-debug",
       "authorization",
     ]) {
       expect(h[gone], gone).toBeUndefined();
     }
+    expect(h["x-api-key"]).toBe(TEAM_KEY);
+    expect(JSON.stringify(h)).not.toContain("sk-ant-client-own-credential");
+  });
+
+  it("the upstream sees its own Host, whatever Host the client sent", async () => {
+    const testId = crypto.randomUUID();
+    const res = await call("/api/v1/messages", {
+      method: "POST",
+      headers: await keyHeaders({ "x-test-id": testId, host: "evil.example" }),
+      body: JSON.stringify(messageBody()),
+    });
+    expect(res.status).toBe(200);
+    const [seen] = await upstreamSaw(testId);
+    expect(seen?.headers.host).toBe(new URL(env.ANTHROPIC_BASE_URL).host);
   });
 
   it("returns the upstream's status, headers and body, with our request id alongside", async () => {
@@ -184,52 +251,89 @@ describe("API mode passthrough", () => {
     expect(res.status).toBe(403);
   });
 
-  it("never forwards paths that are not clean /v1/ paths", async () => {
-    const testId = crypto.randomUUID();
-    const headers = await keyHeaders({ "x-test-id": testId });
-    const paths = [
-      "/api/v1/..%2f..%2fadmin/keys",
-      "/api/v1/%2e%2e/%2e%2e/admin",
-      "/api/v1/messages%2f..%2f..%2fx",
-      "/api/v1//messages",
-      "/api/v1/a%5cb",
-      "/api/v1/messages%00",
-      "/api/v2/messages",
-      "/api/messages",
-      "/api//evil.example/v1/messages",
-      "/api/v1/%252e%252e/x",
+  it("refuses paths that are not clean /v1/ paths, each with its exact status, and forwards none", async () => {
+    // The Request constructor here resolves `..`, `%2e%2e` and backslashes as every WHATWG client
+    // does; what arrives raw over the wire is tested against wrangler dev in test/e2e/streaming.test.ts.
+    const marker = `marker-${crypto.randomUUID()}`;
+    const headers = await keyHeaders({ "x-test-id": marker });
+    const body = JSON.stringify(messageBody({ messages: [{ role: "user", content: marker }] }));
+    const cases: Array<[string, number, string]> = [
+      ["/api/v1/..%2f..%2fadmin/keys", 400, "invalid_request_error"],
+      ["/api/v1/messages%2f..%2f..%2fx", 400, "invalid_request_error"],
+      ["/api/v1/messages%2F..%2Fx", 400, "invalid_request_error"],
+      ["/api/v1/a%5cb", 400, "invalid_request_error"],
+      ["/api/v1//messages", 400, "invalid_request_error"],
+      ["/api//evil.example/v1/messages", 400, "invalid_request_error"],
+      ["/api/v1/messages%00", 400, "invalid_request_error"],
+      ["/api/v1/%252e%252e/x", 404, "not_found_error"],
+      ["/api/v2/messages", 404, "not_found_error"],
+      ["/api/messages", 404, "not_found_error"],
     ];
-    for (const p of paths) {
-      const res = await call(p, { method: "POST", headers, body: JSON.stringify(messageBody()) });
-      expect([400, 401, 404], p).toContain(res.status);
-      const body = (await res.json()) as { type: string };
-      expect(body.type).toBe("error");
+    for (const [path, status, type] of cases) {
+      const res = await call(path, { method: "POST", headers, body });
+      expect(res.status, path).toBe(status);
+      const json = (await res.json()) as { type: string; error: { type: string } };
+      expect(json.type, path).toBe("error");
+      expect(json.error.type, path).toBe(type);
     }
-    expect(await upstreamSaw(testId)).toEqual([]);
+    expect(await upstreamCarrying(marker)).toEqual([]);
   });
 
   it("aborts the upstream request when the client leaves before the first byte", async () => {
-    // workerd fires request.signal when the client disconnects (compat flag enable_request_signal);
-    // here the test plays the client, so it owns the signal.
+    // Through the Worker's real entrypoint: the runtime sees its caller go away, fires the incoming
+    // request's signal, and CCProxy must turn that into an abort of its own upstream fetch (workerd
+    // does not pass the incoming signal itself on to subrequests).
     const testId = crypto.randomUUID();
     const ctrl = new AbortController();
-    const req = new Request(`${BASE}/api/v1/messages`, {
-      method: "POST",
-      headers: await keyHeaders({ "x-test-id": testId, "x-mock-scenario": "text ttfb=3000" }),
-      body: JSON.stringify(messageBody({ stream: true })),
-      signal: ctrl.signal,
-    });
-    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-    const pending = Promise.resolve(worker.fetch(req, env, ctx));
-    for (let i = 0; i < 100 && (await upstreamSaw(testId)).length === 0; i++) await scheduler.wait(20);
+    const pending = exports.default.fetch(
+      new Request(`${BASE}/api/v1/messages`, {
+        method: "POST",
+        headers: await keyHeaders({ "x-test-id": testId, "x-mock-scenario": "text ttfb=3000" }),
+        body: JSON.stringify(messageBody({ stream: true })),
+        signal: ctrl.signal,
+      }),
+    );
+    expect(await recordedOnce(testId, () => true)).toBeDefined();
+    const abortedAt = Date.now();
     ctrl.abort();
     await pending.catch(() => undefined);
-    let seen = await upstreamSaw(testId);
-    for (let i = 0; i < 100 && !seen[0]?.clientClosedEarly; i++) {
-      await scheduler.wait(20);
-      seen = await upstreamSaw(testId);
-    }
-    expect(seen[0]?.clientClosedEarly).toBe(true);
+    const seen = await recordedOnce(testId, (r) => r.clientClosedEarly);
+    expect(seen?.clientClosedEarly).toBe(true);
+    // Well before the 3 s the upstream would have taken to answer.
+    expect(Date.now() - abortedAt).toBeLessThan(2000);
+  });
+
+  it("an upstream that drops mid-stream ends the stream with an error event, not a reset", async () => {
+    const res = await call("/api/v1/messages", {
+      method: "POST",
+      headers: await keyHeaders({ "x-mock-scenario": "drop after=3" }),
+      body: JSON.stringify(messageBody({ stream: true })),
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text(); // a reset would make this throw
+    const events = new SseParser().push(text);
+    expect(events.map((e) => e.event)).toEqual(["message_start", "content_block_start", "ping", "error"]);
+    const error = JSON.parse(events.at(-1)?.data ?? "{}") as {
+      type: string;
+      error: { type: string; message: string };
+    };
+    expect(error.type).toBe("error");
+    expect(error.error.type).toBe("api_error");
+    expect(error.error.message).toMatch(/upstream connection .* lost/);
+    expect(text.endsWith("\n\n")).toBe(true);
+    const row = await ledgerRow(res.headers.get("x-request-id"));
+    expect(row.outcome).toBe("error");
+  });
+
+  it("an upstream that drops before its first event still ends cleanly, with just the error event", async () => {
+    const res = await call("/api/v1/messages", {
+      method: "POST",
+      headers: await keyHeaders({ "x-mock-scenario": "drop after=0" }),
+      body: JSON.stringify(messageBody({ stream: true })),
+    });
+    expect(res.status).toBe(200);
+    const events = new SseParser().push(await res.text());
+    expect(events.map((e) => e.event)).toEqual(["error"]);
   });
 
   it("answers 502 in Anthropic format when the upstream cannot be reached", async () => {
@@ -282,6 +386,34 @@ describe("errors of CCProxy's own", () => {
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { type: string } }).error.type).toBe("request_too_large");
     expect(await upstreamSaw(testId)).toEqual([]);
+  });
+
+  it("413 for a body with no declared length past the limit: the upstream never gets a cut-off request", async () => {
+    // 2 MiB against the test limit of 1 MiB, in chunks with no content-length: the generic passthrough
+    // streams it on and must abort its upstream request at the limit; the JSON routes read it first.
+    for (const path of [
+      "/api/v1/files",
+      "/api/v1/messages",
+      "/api/v1/messages/batches",
+      "/v1/messages/count_tokens",
+    ]) {
+      const testId = crypto.randomUUID();
+      const res = await call(path, {
+        method: "POST",
+        headers: await keyHeaders({ "x-test-id": testId, "content-type": "application/octet-stream" }),
+        body: unsizedBody(2 * 1024 * 1024),
+        duplex: "half",
+      } as RequestInit);
+      expect(res.status, path).toBe(413);
+      const json = (await res.json()) as { error: { type: string } };
+      expect(json.error.type, path).toBe("request_too_large");
+      await scheduler.wait(200);
+      // Nothing arrived, or only a request the abort cut off (never a complete one the upstream answered).
+      for (const r of await upstreamSaw(testId)) {
+        expect(r.clientClosedEarly, path).toBe(true);
+        expect(r.status, path).toBeUndefined();
+      }
+    }
   });
 
   it("400 for a body that is not JSON, or not an object", async () => {

@@ -2,7 +2,7 @@
 
 import { ProxyError } from "../../shared/errors.ts";
 
-function tooLarge(limit: number): ProxyError {
+export function tooLarge(limit: number): ProxyError {
   return new ProxyError("request_too_large", `Request body exceeds the maximum of ${limit} bytes.`);
 }
 
@@ -39,16 +39,44 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
   return out;
 }
 
-/** A body stream that errors once more than `limit` bytes went through it (for bodies we do not buffer). */
-export function limitStream(limit: number): TransformStream<Uint8Array, Uint8Array> {
+/**
+ * The body as a stream that stops at `limit` bytes (for bodies we do not buffer). Past the limit it
+ * calls `onOverflow` and cancels the client's body; the caller aborts the request the stream feeds,
+ * which cancels this stream in turn. It neither ends (a cut-off body could reach the upstream as a
+ * complete request) nor errors (the runtime's body pump would log the error as uncaught).
+ */
+export function limitedBody(
+  source: ReadableStream<Uint8Array>,
+  limit: number,
+  onOverflow: () => void,
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
   let total = 0;
-  return new TransformStream({
-    transform(chunk, controller) {
-      total += chunk.byteLength;
-      if (total > limit) controller.error(tooLarge(limit));
-      else controller.enqueue(chunk);
+  let over = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (over) return;
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          return;
+        }
+        total += value.byteLength;
+        if (total > limit) {
+          over = true;
+          onOverflow();
+          await reader.cancel().catch(() => {});
+          return;
+        }
+        controller.enqueue(value);
+      },
+      async cancel(reason) {
+        if (!over) await reader.cancel(reason);
+      },
     },
-  });
+    { highWaterMark: 0 },
+  );
 }
 
 export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> {

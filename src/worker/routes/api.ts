@@ -5,9 +5,9 @@ import { ProxyError } from "../../shared/errors.ts";
 import { estimateRequest } from "../../shared/estimate.ts";
 import { cleanUpstreamPath } from "../../shared/http/paths.ts";
 import type { Ctx } from "../context.ts";
-import { checkDeclaredLength, limitStream, parseJsonObject, readBody } from "../http/body.ts";
+import { checkDeclaredLength, parseJsonObject, readBody } from "../http/body.ts";
 import { identify } from "../middleware/auth.ts";
-import { callUpstream } from "../modes/api/passthrough.ts";
+import { callUpstream, endStreamsCleanly } from "../modes/api/passthrough.ts";
 import type { Mode } from "../storage/keys.ts";
 import { modelAllowed } from "../storage/keys.ts";
 import { admitEstimate, FREE, Meter } from "../usage/meter.ts";
@@ -38,7 +38,8 @@ async function forwardJson(c: Ctx, path: string, mode: Mode | null, free: boolea
     meter.stream = body.stream === true;
     const estimate = free ? FREE : admitEstimate(model, estimateRequest(body, config.defaultMaxTokens));
     const caller = await meter.admit(model, estimate);
-    return meter.passthrough(await meter.upstream(() => callUpstream(c, caller, { path, body: bytes })));
+    const upstream = await meter.upstream(() => callUpstream(c, caller, { path, body: bytes }));
+    return endStreamsCleanly(c, meter.passthrough(upstream));
   });
 }
 
@@ -70,7 +71,8 @@ async function forwardBatch(c: Ctx, path: string): Promise<Response> {
         throw new ProxyError("permission", `this key is not allowed to use model "${model}"`);
       }
     }
-    return meter.passthrough(await meter.upstream(() => callUpstream(c, caller, { path, body: bytes })));
+    const upstream = await meter.upstream(() => callUpstream(c, caller, { path, body: bytes }));
+    return endStreamsCleanly(c, meter.passthrough(upstream));
   });
 }
 
@@ -81,8 +83,10 @@ async function forwardStream(c: Ctx, path: string): Promise<Response> {
     const limit = c.get("config").maxBodyBytes;
     checkDeclaredLength(c.req.raw, limit);
     const caller = await meter.admit(null, null, { method: c.req.method, path });
-    const body = c.req.raw.body === null ? null : c.req.raw.body.pipeThrough(limitStream(limit));
-    return meter.passthrough(await meter.upstream(() => callUpstream(c, caller, { path, body })));
+    // Streamed, not buffered (files can be large): callUpstream cuts it off at the limit.
+    const body = c.req.raw.body;
+    const upstream = await meter.upstream(() => callUpstream(c, caller, { path, body }));
+    return endStreamsCleanly(c, meter.passthrough(upstream));
   });
 }
 
