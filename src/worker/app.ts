@@ -65,11 +65,14 @@ export function buildApp(): Hono<AppEnv> {
       if (err.code === "method_not_allowed") headers.allow = err.message.replace(/^.*use (.*)\.$/, "$1");
       return errorResponse(format, err, requestId, headers);
     }
-    // Internal detail goes to the log, never to the client.
+    // Internal detail goes to the log, never to the client. A ConfigError's message names the
+    // variable and its rule only (never the value), so the operator sees it on both sides.
     const detail = err instanceof ConfigError ? err.message : `${err.name}: ${err.message}`;
     console.error(`request ${requestId} failed: ${detail}`);
     const message =
-      err instanceof ConfigError ? err.message : `Internal error in CCProxy (request id ${requestId}).`;
+      err instanceof ConfigError
+        ? `CCProxy is misconfigured (${err.message}); the operator must fix the Worker's variables.`
+        : `Internal error in CCProxy (request id ${requestId}).`;
     return errorResponse(format, new ProxyError("internal", message), requestId);
   });
 

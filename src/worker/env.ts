@@ -35,7 +35,7 @@ const positiveInt = (name: string, fallback: number) =>
       if (v === undefined || v.trim() === "") return fallback;
       const n = Number(v);
       if (!Number.isSafeInteger(n) || n <= 0) {
-        ctx.addIssue({ code: "custom", message: `${name} must be a positive integer, got "${v}"` });
+        ctx.addIssue({ code: "custom", message: `${name} must be a positive integer` });
         return z.NEVER;
       }
       return n;
@@ -55,7 +55,7 @@ const ConfigSchema = z.object({
       } catch {
         ctx.addIssue({
           code: "custom",
-          message: `ANTHROPIC_BASE_URL must be an http(s) URL without query, got "${raw}"`,
+          message: "ANTHROPIC_BASE_URL must be an http(s) URL without query or fragment",
         });
         return z.NEVER;
       }
@@ -82,6 +82,10 @@ export interface Config {
   readonly ccReserveTurns: number;
 }
 
+/**
+ * A Worker variable that cannot be used. Its message names the variable and the rule, never the
+ * value: a secret pasted into the wrong variable must not reach a log line or a client.
+ */
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
@@ -93,15 +97,22 @@ export function loadConfig(env: AppBindings): Config {
   if (hit) return hit;
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+    // Only our own messages (custom issues name the variable); zod's built-in ones could quote input.
+    const reasons = parsed.error.issues.map((i) =>
+      i.code === "custom" ? i.message : `${String(i.path[0] ?? "a variable")} has the wrong type`,
+    );
+    throw new ConfigError(`invalid configuration: ${reasons.join("; ")}`);
   }
   const e = parsed.data;
   const nonEmpty = (s: string | undefined) => (s && s.length > 0 ? s : undefined);
   let modelAliases: ModelAliasTable;
   try {
     modelAliases = parseModelAliases(nonEmpty(e.MODEL_ALIASES));
-  } catch (err) {
-    throw new ConfigError(`invalid configuration: ${err instanceof Error ? err.message : String(err)}`);
+  } catch {
+    // The parser's own message may quote the value (JSON.parse does), so it is not passed on.
+    throw new ConfigError(
+      "invalid configuration: MODEL_ALIASES must be a JSON object of alias → model (see src/shared/models.ts)",
+    );
   }
   const config: Config = Object.freeze({
     upstreamBase: e.ANTHROPIC_BASE_URL,
