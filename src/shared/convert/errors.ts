@@ -8,6 +8,7 @@ import {
   openaiErrorBody,
   ProxyError,
 } from "../errors.ts";
+import { openaiResponseHeaders } from "./headers.ts";
 
 export interface TranslatedError {
   status: number;
@@ -31,7 +32,11 @@ export function translateUpstreamError(status: number, bodyText: string, headers
   else code = codeFromStatus(status);
   const err = new ProxyError(code, message ?? fallbackMessage(status, bodyText));
 
-  const out: Record<string, string> = { "content-type": "application/json" };
+  // Rate limits and the upstream request id matter most on errors (a 429 says when to come back).
+  const out: Record<string, string> = {
+    "content-type": "application/json",
+    ...openaiResponseHeaders(headers),
+  };
   for (const name of RETRY_HEADERS) {
     const value = headers.get(name);
     if (value !== null) out[name] = value;

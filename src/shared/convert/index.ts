@@ -2,6 +2,7 @@
 export { type ModelProfile, modelProfile } from "./capabilities.ts";
 export { type TranslatedError, translateUpstreamError } from "./errors.ts";
 export { completionId, finishReason, openaiUsage } from "./finish.ts";
+export { goDuration, openaiResponseHeaders } from "./headers.ts";
 export { ADAPTIVE_EFFORT, THINKING_BUDGET } from "./reasoning.ts";
 export {
   type ConvertedRequest,

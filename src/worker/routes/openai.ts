@@ -5,6 +5,7 @@ import type { Message } from "../../shared/anthropic/types.ts";
 import {
   AnthropicToOpenAIStream,
   anthropicToOpenAIResponse,
+  openaiResponseHeaders,
   translateUpstreamError,
 } from "../../shared/convert/index.ts";
 import { openaiToAnthropicRequest } from "../../shared/convert/request.ts";
@@ -73,7 +74,9 @@ export async function chatCompletions(c: Ctx): Promise<Response> {
       );
       return new Response(out ?? null, {
         status: 200,
-        headers: meter.serverTiming(new Headers(SSE_HEADERS)),
+        headers: meter.serverTiming(
+          new Headers({ ...SSE_HEADERS, ...openaiResponseHeaders(upstream.headers) }),
+        ),
       });
     }
 
@@ -87,7 +90,9 @@ export async function chatCompletions(c: Ctx): Promise<Response> {
       outcome: "complete",
     });
     return new Response(JSON.stringify(anthropicToOpenAIResponse(message, { model: context.model })), {
-      headers: meter.serverTiming(new Headers({ "content-type": "application/json" })),
+      headers: meter.serverTiming(
+        new Headers({ "content-type": "application/json", ...openaiResponseHeaders(upstream.headers) }),
+      ),
     });
   });
 }

@@ -1,6 +1,7 @@
 // Upstream Anthropic error responses → OpenAI error responses (status, type, code, retry hints).
 import { describe, expect, it } from "vitest";
 import { translateUpstreamError } from "../../../src/shared/convert/errors.ts";
+import { goDuration, openaiResponseHeaders } from "../../../src/shared/convert/headers.ts";
 import { fixtureText } from "./helpers.ts";
 
 const anthropic = (type: string, message: string) =>
@@ -41,8 +42,54 @@ describe("translateUpstreamError", () => {
         "retry-after": "17",
         "retry-after-ms": "17000",
         "x-should-retry": "true",
+        "anthropic-request-id": "req_9",
       });
     }
+  });
+
+  it("maps the upstream's rate-limit headers to OpenAI's x-ratelimit-* and keeps Anthropic's", () => {
+    const now = Date.parse("2026-12-01T10:00:00Z");
+    const upstream = new Headers({
+      "anthropic-ratelimit-requests-limit": "4000",
+      "anthropic-ratelimit-requests-remaining": "3999",
+      "anthropic-ratelimit-requests-reset": "2026-12-01T10:00:01Z",
+      "anthropic-ratelimit-tokens-limit": "2400000",
+      "anthropic-ratelimit-tokens-remaining": "2399000",
+      "anthropic-ratelimit-tokens-reset": "2026-12-01T10:06:00Z",
+      "anthropic-ratelimit-input-tokens-limit": "2000000",
+      "request-id": "req_011CabC",
+      "x-unrelated": "no",
+    });
+    expect(openaiResponseHeaders(upstream, now)).toEqual({
+      "x-ratelimit-limit-requests": "4000",
+      "x-ratelimit-remaining-requests": "3999",
+      "x-ratelimit-reset-requests": "1s",
+      "x-ratelimit-limit-tokens": "2400000",
+      "x-ratelimit-remaining-tokens": "2399000",
+      "x-ratelimit-reset-tokens": "6m0s",
+      "anthropic-ratelimit-requests-limit": "4000",
+      "anthropic-ratelimit-requests-remaining": "3999",
+      "anthropic-ratelimit-requests-reset": "2026-12-01T10:00:01Z",
+      "anthropic-ratelimit-tokens-limit": "2400000",
+      "anthropic-ratelimit-tokens-remaining": "2399000",
+      "anthropic-ratelimit-tokens-reset": "2026-12-01T10:06:00Z",
+      "anthropic-ratelimit-input-tokens-limit": "2000000",
+      "anthropic-request-id": "req_011CabC",
+    });
+    expect(openaiResponseHeaders(new Headers({ "anthropic-ratelimit-tokens-reset": "soon" }))).toEqual({
+      "anthropic-ratelimit-tokens-reset": "soon",
+    });
+  });
+
+  it.each([
+    [-5, "0s"],
+    [250, "250ms"],
+    [1000, "1s"],
+    [59_400, "1m0s"],
+    [360_000, "6m0s"],
+    [3_723_000, "1h2m3s"],
+  ])("reset in %i ms reads %s, as OpenAI writes it", (ms, text) => {
+    expect(goDuration(ms)).toBe(text);
   });
 
   it("the recorded 400 and 404 bodies", () => {
