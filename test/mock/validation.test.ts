@@ -220,7 +220,7 @@ describe("POST /v1/messages validation", () => {
       { ...ok, thinking: { type: "adaptive" }, messages: loop([call]) },
     ]) {
       const res = await post(`${mock.url}/v1/messages`, body as Json);
-      expect(res.status, JSON.stringify(body.thinking)).toBe(200);
+      expect(res.status, JSON.stringify((body as Json).thinking)).toBe(200);
     }
   });
 
