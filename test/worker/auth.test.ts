@@ -1,7 +1,17 @@
 // Per-user keys as clients present them: x-api-key (Anthropic SDK, Claude Code), Bearer (OpenAI SDK,
 // Anthropic SDK 1.13, ANTHROPIC_AUTH_TOKEN), x-ccproxy-key; refusals in the route's format.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, call, messageBody, newKey, TEAM_KEY, upstreamSaw } from "./helpers.ts";
+import {
+  admin,
+  call,
+  ledgerRow,
+  messageBody,
+  newKey,
+  type Recorded,
+  TEAM_KEY,
+  upstreamSaw,
+} from "./helpers.ts";
 
 const countBody = JSON.stringify({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "hi" }] });
 
@@ -36,6 +46,70 @@ describe("keys", () => {
       const body = (await res.json()) as { type: string; error: { type: string; message: string } };
       expect(body).toMatchObject({ type: "error", error: { type: "authentication_error" } });
     }
+  });
+
+  it.each([
+    ["GET", "/api/v1/files", "anthropic"],
+    ["POST", "/api/v1/files", "anthropic"],
+    ["POST", "/api/v1/messages/batches", "anthropic"],
+    ["POST", "/claude/v1/messages", "anthropic"],
+    ["POST", "/cc/v1/messages/count_tokens", "anthropic"],
+    ["POST", "/sdk/v1/messages", "anthropic"],
+    ["GET", "/v1/models", "anthropic"],
+    ["GET", "/v1/me", "anthropic"],
+    ["POST", "/v1/chat/completions", "openai"],
+    ["POST", "/api/v1/chat/completions", "openai"],
+  ])("%s %s without a key: 401 in %s format, nothing sent upstream", async (method, path, format) => {
+    const marker = `marker-${crypto.randomUUID()}`;
+    const body =
+      method === "GET"
+        ? null
+        : path.endsWith("/chat/completions")
+          ? JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: marker }] })
+          : JSON.stringify(messageBody({ messages: [{ role: "user", content: marker }] }));
+    const res = await call(path, {
+      method,
+      headers: { "content-type": "application/json", "x-test-id": marker },
+      body,
+    });
+    expect(res.status).toBe(401);
+    const json = (await res.json()) as Record<string, unknown> & {
+      error: { type: string; message: string; code?: string | null };
+    };
+    if (format === "openai") {
+      expect(json).not.toHaveProperty("type");
+      expect(json.error).toMatchObject({ type: "invalid_request_error", code: "invalid_api_key" });
+      expect(res.headers.get("request-id")).toBeNull();
+    } else {
+      expect(json.type).toBe("error");
+      expect(json.error.type).toBe("authentication_error");
+      expect(res.headers.get("request-id")).toMatch(/^req_/);
+    }
+    expect(json.error.message).toMatch(/missing CCProxy key/);
+    expect(res.headers.get("x-request-id")).toMatch(/^req_/);
+    const all = (await (await fetch(`${env.ANTHROPIC_BASE_URL}/_mock/requests`)).json()) as Recorded[];
+    expect(all.filter((r) => r.body.includes(marker) || r.headers["x-test-id"] === marker)).toEqual([]);
+  });
+
+  it("stores only the key's SHA-256: no column of its row, or of its usage row, holds the key", async () => {
+    const k = await newKey({ name: "hash-check" });
+    const res = await post("/api/v1/messages/count_tokens", { "x-api-key": k.key });
+    expect(res.status).toBe(200);
+    await res.text(); // the usage row is written once the body has been read
+    const row = await env.DB.prepare("SELECT * FROM keys WHERE id = ?")
+      .bind(k.id)
+      .first<Record<string, unknown>>();
+    expect(row).not.toBeNull();
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(k.key));
+    const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    expect(row?.key_hash).toBe(hex);
+    // The display prefix ("ccp_" + 6 characters) is the most of the key any column may hold.
+    const tooMuch = k.key.slice(0, 11);
+    for (const [column, value] of Object.entries(row ?? {})) {
+      expect(String(value), column).not.toContain(tooMuch);
+    }
+    const usage = await ledgerRow(res.headers.get("x-request-id"));
+    expect(JSON.stringify(usage)).not.toContain(tooMuch);
   });
 
   it("refuses with 401 in OpenAI format on chat completions routes", async () => {
