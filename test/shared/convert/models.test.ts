@@ -1,4 +1,5 @@
 // The model alias table: defaults, exact and prefix rules, config parsing, and /v1/models entries.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   aliasModelEntries,
@@ -46,6 +47,16 @@ describe("default aliases", () => {
 });
 
 describe("parseModelAliases", () => {
+  it("the commented MODEL_ALIASES example in wrangler.toml is a valid setting", () => {
+    const toml = readFileSync(new URL("../../../wrangler.toml", import.meta.url), "utf8");
+    const line = /^# MODEL_ALIASES = '(.*)'$/m.exec(toml);
+    expect(line).not.toBeNull();
+    const table = parseModelAliases(line?.[1]);
+    expect(resolveModel(table, "gpt-4o")).toBe("claude-sonnet-4-5");
+    expect(resolveModel(table, "fast-model")).toBe("claude-haiku-4-5");
+    expect(resolveModel(table, "o1-preview")).toBe("o1-preview"); // the built-in o1* rule removed
+  });
+
   it("uses the defaults for an empty or absent setting", () => {
     expect(parseModelAliases(undefined)).toBe(DEFAULT_MODEL_ALIASES);
     expect(parseModelAliases("  ")).toBe(DEFAULT_MODEL_ALIASES);
