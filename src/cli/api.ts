@@ -49,6 +49,11 @@ export function isUsageReport(v: unknown): v is UsageReport {
   );
 }
 
+/** `GET /health` as CCProxy answers it (`{"status":"ok","name":"ccproxy","version":…}`). */
+export function isCcproxyHealth(v: unknown): v is { name: "ccproxy"; version: string } {
+  return isObj(v) && v.name === "ccproxy" && typeof v.version === "string";
+}
+
 /** The message of an error body in Anthropic's shape (`{"type":"error","error":{"message"}}`) or OpenAI's. */
 export function errorMessage(body: unknown): string | undefined {
   if (!isObj(body) || !isObj(body.error)) return undefined;

@@ -39,7 +39,12 @@ async function execute(argv: string[], env: Env, io: Io, secrets: string[]): Pro
   const token = values.token ?? env.CCPROXY_ADMIN_TOKEN;
   if (token) secrets.push(token.trim());
   const conn = connect(
-    { url: values.url ?? env.CCPROXY_URL, token, tokenFromFlag: values.token !== undefined },
+    {
+      url: values.url ?? env.CCPROXY_URL,
+      token,
+      tokenFromFlag: values.token !== undefined,
+      urlFromFlag: values.url !== undefined,
+    },
     io.fetch,
   );
   await HANDLERS[inv.command]({

@@ -1,7 +1,7 @@
 // Talking to the admin API: the URL and token from flags or the environment, one request helper, and
 // every way it can fail turned into one clear sentence. The token is sent, never printed.
 
-import { errorMessage } from "./api.ts";
+import { errorMessage, isCcproxyHealth } from "./api.ts";
 import { CliError } from "./errors.ts";
 
 export interface Connection {
@@ -10,6 +10,8 @@ export interface Connection {
   token: string;
   /** Where the token came from, for the hint on a 401. */
   tokenSource: "--token" | "CCPROXY_ADMIN_TOKEN";
+  /** Where the URL came from, for the hint when it is not a CCProxy. */
+  urlSource: "--url" | "CCPROXY_URL";
   fetch: typeof fetch;
   timeoutMs: number;
 }
@@ -18,6 +20,7 @@ export interface Settings {
   url: string | undefined;
   token: string | undefined;
   tokenFromFlag: boolean;
+  urlFromFlag?: boolean;
 }
 
 /** The URL as it is safe to print: no user or password, no trailing slash. */
@@ -39,7 +42,8 @@ export function connect(settings: Settings, fetchImpl: typeof fetch, timeoutMs =
   const token = settings.token?.trim();
   if (!token) throw new CliError("no admin token: set CCPROXY_ADMIN_TOKEN or pass --token");
   const tokenSource = settings.tokenFromFlag ? "--token" : "CCPROXY_ADMIN_TOKEN";
-  return { base, token, tokenSource, fetch: fetchImpl, timeoutMs };
+  const urlSource = settings.urlFromFlag ? "--url" : "CCPROXY_URL";
+  return { base, token, tokenSource, urlSource, fetch: fetchImpl, timeoutMs };
 }
 
 export interface ApiRequest {
@@ -91,22 +95,64 @@ export function networkReason(err: unknown, timeoutMs: number): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function refusal(conn: Connection, req: ApiRequest, status: number, body: unknown, text: string): CliError {
+/**
+ * Whether the server answers `GET /health` as CCProxy does: its version, or null for anything else
+ * (another API, a web page, nothing). Asked only when an admin call failed in a way a foreign server
+ * would fail, so a wrong URL is named as such instead of blamed on the token or the version.
+ */
+async function ccproxyVersion(conn: Connection): Promise<string | null> {
+  const u = new URL(`${conn.base.pathname.replace(/\/+$/, "")}/health`, conn.base);
+  u.username = "";
+  u.password = "";
+  try {
+    const res = await conn.fetch(u, {
+      headers: { accept: "application/json" },
+      signal: AbortSignal.timeout(conn.timeoutMs),
+    });
+    const body: unknown = await res.json();
+    return isCcproxyHealth(body) ? body.version : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One line for a URL that answers, but not as CCProxy. */
+function notCcproxy(conn: Connection, req: ApiRequest, answer: string): CliError {
+  return new CliError(
+    `${shownUrl(conn.base)} is not a CCProxy: ${req.method} /admin${req.path} answered ${answer}, ` +
+      `and /health does not answer as CCProxy; check ${conn.urlSource}`,
+  );
+}
+
+/** CCProxy's own admin 401 (it names ADMIN_TOKEN), as opposed to some other server's. */
+const CCPROXY_ADMIN_401 = /ADMIN_TOKEN/;
+
+async function refusal(
+  conn: Connection,
+  req: ApiRequest,
+  status: number,
+  body: unknown,
+  text: string,
+): Promise<CliError> {
   const message = errorMessage(body);
   const where = shownUrl(conn.base);
+  const answered = `HTTP ${status}${message ? ` (${message})` : ""}`;
   if (status === 401) {
     if (message?.includes("disabled"))
       return new CliError(
         `the admin API is disabled on ${where}: set the Worker's ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN)`,
       );
+    if (!CCPROXY_ADMIN_401.test(message ?? "") && (await ccproxyVersion(conn)) === null)
+      return notCcproxy(conn, req, answered);
     return new CliError(`the admin token was refused; check ${conn.tokenSource}`);
   }
   if (status === 404) {
     if (req.keyId !== undefined && message === "no such key")
       return new CliError(`no key with id "${req.keyId}" (ccproxy keys list --all shows every key)`);
+    const version = await ccproxyVersion(conn);
+    if (version === null) return notCcproxy(conn, req, answered);
     return new CliError(
-      `${where} has no ${req.method} /admin${req.path}: is this a CCProxy, and is it up to date?` +
-        (message ? ` (${message})` : ""),
+      `the CCProxy at ${where} (version ${version}) has no ${req.method} /admin${req.path}: update it to match this CLI`,
     );
   }
   if (status === 400 || status === 422)
@@ -143,11 +189,13 @@ export async function call(conn: Connection, req: ApiRequest): Promise<unknown> 
   } catch {
     body = undefined;
   }
-  if (!res.ok) throw refusal(conn, req, res.status, body, text);
+  if (!res.ok) throw await refusal(conn, req, res.status, body, text);
   if (body === undefined) {
     const type = res.headers.get("content-type") ?? "no content-type";
+    const answer = `HTTP ${res.status} with ${type}, not JSON`;
+    if ((await ccproxyVersion(conn)) === null) throw notCcproxy(conn, req, answer);
     throw new CliError(
-      `${shownUrl(conn.base)} did not answer with JSON (HTTP ${res.status}, ${type}): is this a CCProxy?`,
+      `the CCProxy at ${shownUrl(conn.base)} answered ${req.method} /admin${req.path} with ${answer}: is something (a login page, a proxy) in front of its admin API?`,
     );
   }
   return body;

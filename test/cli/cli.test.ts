@@ -21,6 +21,12 @@ function json(status: number, body: unknown): Response {
 const anthropicError = (status: number, type: string, message: string) =>
   json(status, { type: "error", error: { type, message } });
 
+/** A CCProxy's /health, and `admin` for every admin call. */
+const ccproxy =
+  (admin: () => Response, version = "0.1.0") =>
+  (s: Seen) =>
+    s.url.endsWith("/health") ? json(200, { status: "ok", name: "ccproxy", version }) : admin();
+
 const KEY = {
   id: "key_1",
   name: "alice",
@@ -151,9 +157,19 @@ describe("runCli", () => {
       'ccproxy: no key with id "key_1" (ccproxy keys list --all shows every key)\n',
     ],
     [
-      "a route the server does not have",
-      () => anthropicError(404, "not_found_error", "Not found: GET /admin/keys/key_1"),
-      "ccproxy: http://127.0.0.1:8787 has no GET /admin/keys/key_1: is this a CCProxy, and is it up to date? (Not found: GET /admin/keys/key_1)\n",
+      "an older CCProxy without the route",
+      ccproxy(() => anthropicError(404, "not_found_error", "Not found: GET /admin/keys/key_1"), "0.0.9"),
+      "ccproxy: the CCProxy at http://127.0.0.1:8787 (version 0.0.9) has no GET /admin/keys/key_1: update it to match this CLI\n",
+    ],
+    [
+      "another API that answers 404 (the mock upstream, say)",
+      () => anthropicError(404, "not_found_error", "Not found"),
+      "ccproxy: http://127.0.0.1:8787 is not a CCProxy: GET /admin/keys/key_1 answered HTTP 404 (Not found), and /health does not answer as CCProxy; check CCPROXY_URL\n",
+    ],
+    [
+      "another API that wants its own credentials (401)",
+      () => anthropicError(401, "authentication_error", "invalid x-api-key"),
+      "ccproxy: http://127.0.0.1:8787 is not a CCProxy: GET /admin/keys/key_1 answered HTTP 401 (invalid x-api-key), and /health does not answer as CCProxy; check CCPROXY_URL\n",
     ],
     [
       "a 400",
@@ -166,9 +182,14 @@ describe("runCli", () => {
       "ccproxy: CCProxy answered HTTP 500: Internal error in CCProxy (request id req_1).\n",
     ],
     [
-      "something that is not CCProxy",
+      "a web page",
       () => new Response("<html>hi</html>", { headers: { "content-type": "text/html" } }),
-      "ccproxy: http://127.0.0.1:8787 did not answer with JSON (HTTP 200, text/html): is this a CCProxy?\n",
+      "ccproxy: http://127.0.0.1:8787 is not a CCProxy: GET /admin/keys/key_1 answered HTTP 200 with text/html, not JSON, and /health does not answer as CCProxy; check CCPROXY_URL\n",
+    ],
+    [
+      "a login page in front of a CCProxy's admin API",
+      ccproxy(() => new Response("<html>sign in</html>", { headers: { "content-type": "text/html" } })),
+      "ccproxy: the CCProxy at http://127.0.0.1:8787 answered GET /admin/keys/key_1 with HTTP 200 with text/html, not JSON: is something (a login page, a proxy) in front of its admin API?\n",
     ],
     [
       "JSON of another shape",
@@ -222,12 +243,21 @@ describe("runCli", () => {
     expect(badUrl.stderr).toContain("must start with http:// or https://");
     const flag = await cli(
       ["keys", "list", "--token", TOKEN],
-      () => anthropicError(401, "authentication_error", "x"),
+      ccproxy(() => anthropicError(401, "authentication_error", "x")),
       {
         CCPROXY_URL: "http://u:p@127.0.0.1:8787",
       },
     );
     expect(flag.stderr).toBe("ccproxy: the admin token was refused; check --token\n");
+    // The /health probe goes to the same host without the URL's credentials.
+    expect(flag.seen.map((s) => s.url)).toEqual([
+      "http://127.0.0.1:8787/admin/keys",
+      "http://127.0.0.1:8787/health",
+    ]);
+    const wrongUrl = await cli(["keys", "list", "--url", "http://127.0.0.1:9"], () =>
+      anthropicError(404, "not_found_error", "Not found"),
+    );
+    expect(wrongUrl.stderr).toMatch(/is not a CCProxy: .*; check --url\n$/);
     const leaky = await cli(["keys", "list"], () => {
       throw new Error(`weird failure mentioning ${TOKEN}`);
     });

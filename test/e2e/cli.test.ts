@@ -1,14 +1,23 @@
 // The admin CLI (`npx ccproxy`) run as a child process against `wrangler dev`: keys created, listed,
 // changed and revoked for real (the proxy honours each change), usage read back after requests, and the
-// failures (wrong token, nothing listening, wrong command) reported as one line with the right exit code.
+// failures (wrong token, nothing listening, a URL that is not a CCProxy, wrong command) reported as one
+// line with the right exit code. Most runs start main.ts with node; one goes through `npx` and one
+// through the package's `bin` file itself, as users run it.
 
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, inject, it } from "vitest";
 import { freePort } from "../../scripts/lib/stack.ts";
-import { until, url } from "./helpers.ts";
+import { mockUrl, until, url } from "./helpers.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const BIN = (
+  JSON.parse(readFileSync(new URL("package.json", `file://${ROOT}`), "utf8")) as {
+    bin: { ccproxy: string };
+  }
+).bin.ccproxy;
 
 interface Run {
   code: number;
@@ -18,13 +27,19 @@ interface Run {
 
 /** `ccproxy …args` with CCPROXY_URL and CCPROXY_ADMIN_TOKEN set (or `env` instead). */
 function ccproxy(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return run(process.execPath, [MAIN, ...args], env);
+}
+
+function run(file: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      [MAIN, ...args],
+      file,
+      args,
       {
+        cwd: ROOT,
         env: {
           PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "",
           CCPROXY_URL: url(),
           CCPROXY_ADMIN_TOKEN: inject("adminToken"),
           ...env,
@@ -228,7 +243,34 @@ describe("ccproxy usage", () => {
   });
 });
 
+describe("ccproxy as users start it", () => {
+  it("npx --no-install ccproxy, then the package.json bin file itself", async () => {
+    const name = unique("npx");
+    const viaNpx = await run("npx", ["--no-install", "ccproxy", "keys", "create", "--name", name, "--json"]);
+    expect(viaNpx.stderr).toBe("");
+    expect(viaNpx.code).toBe(0);
+    const created = JSON.parse(viaNpx.stdout) as Key;
+    expect(created.name).toBe(name);
+
+    expect(BIN).toBe("src/cli/main.ts");
+    const viaBin = await run(`${ROOT}${BIN}`, ["keys", "show", created.id]);
+    expect(viaBin.stderr).toBe("");
+    expect(viaBin.code).toBe(0);
+    expect(viaBin.stdout).toMatch(new RegExp(`^name\\s+${name}$`, "m"));
+  });
+});
+
 describe("ccproxy failures", () => {
+  it("a URL that answers but is not a CCProxy (the mock upstream): one line, exit 1", async () => {
+    const other = mockUrl();
+    const r = await run("npx", ["--no-install", "ccproxy", "keys", "list"], { CCPROXY_URL: other });
+    expect(r).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `ccproxy: ${other} is not a CCProxy: GET /admin/keys answered HTTP 404 (Not found), and /health does not answer as CCProxy; check CCPROXY_URL\n`,
+    });
+  });
+
   it("a wrong token: clear message, exit 1, the token not printed", async () => {
     const r = await ccproxy(["keys", "list"], { CCPROXY_ADMIN_TOKEN: "not-the-admin-token" });
     expect(r).toEqual({
