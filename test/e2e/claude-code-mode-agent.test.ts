@@ -8,6 +8,7 @@ import { join } from "node:path";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { describe, expect, inject, it } from "vitest";
+import { processesLeft } from "../support/agent-e2e.ts";
 import { processesIn, startSidecar } from "../support/sidecar-process.ts";
 import { mockUrl, newKey, url } from "./helpers.ts";
 
@@ -153,14 +154,13 @@ describe("a personal sidecar running the agent", () => {
       expect(last).toMatch(/^event: error\ndata: /);
       expect(last).toContain("sidecar disconnected");
       expect(rest).not.toContain("message_stop");
+      // `claude` runs in its own process group, out of reach of the kill above; the kernel's
+      // parent-death signal (setpriv --pdeathsig) ends it when its sidecar dies. Nothing is left.
+      expect(await processesLeft(root, 10_000)).toEqual([]);
     } finally {
       await sidecar.stop("SIGKILL");
-      // The Agent SDK runs `claude` in its own session, so killing the sidecar's process group does
-      // not reach it: stop by PID what this test started (found by its cwd in this test's root).
-      const left = processesIn(root);
-      if (left.length > 0)
-        console.warn(`killed sidecar left ${left.length} process(es) running: ${left.join(", ")}`);
-      for (const pid of left) process.kill(pid, "SIGKILL");
+      // Whatever a failed run of this test left behind (found by its cwd in this test's root).
+      for (const pid of processesIn(root)) process.kill(pid, "SIGKILL");
       rmSync(root, { recursive: true, force: true });
     }
   });

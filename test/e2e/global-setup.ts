@@ -1,7 +1,7 @@
 // End-to-end stack for the e2e tests: the mock Anthropic upstream, `wrangler dev` with a freshly
 // migrated local D1, and a Claude Code sidecar connected to it (its agent talking to the mock), all on
 // 127.0.0.1, all stopped when the run ends.
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
@@ -23,6 +23,8 @@ declare module "vitest" {
     tunnelSecret: string;
     /** The shared sidecar's CC_WORKSPACE_ROOT: each key works in `<root>/<key id>`. */
     workspaceRoot: string;
+    /** A file that receives every line `wrangler dev` prints (the Worker's console.log included). */
+    workerLog: string;
   }
 }
 
@@ -32,6 +34,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const persistDir = join(dir, "state");
   await migrateLocal(persistDir);
   const output: string[] = [];
+  const workerLog = join(dir, "worker.log");
   const worker = await startWorker({
     port: await freePort(),
     persistDir,
@@ -44,7 +47,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
       // Claude Code mode requests with no sidecar answer 503 after this wait (default 5 s).
       SIDECAR_WAIT_MS: "1500",
     },
-    onOutput: (line) => output.push(line),
+    // "log": the Worker's console.log lines too (the tunnel's refusals, for the handshake test).
+    logLevel: "log",
+    onOutput: (line) => {
+      output.push(line);
+      appendFileSync(workerLog, `${line}\n`);
+    },
   }).catch((e: unknown) => {
     throw new Error(`wrangler dev did not start: ${String(e)}\n${output.join("\n")}`);
   });
@@ -73,6 +81,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("teamKey", TEAM_KEY);
   project.provide("tunnelSecret", TUNNEL_SECRET);
   project.provide("workspaceRoot", workspaceRoot);
+  project.provide("workerLog", workerLog);
   return async () => {
     await sidecar.stop("SIGTERM");
     await worker.stop();

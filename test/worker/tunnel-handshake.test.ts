@@ -44,8 +44,9 @@ describe("/tunnel", () => {
     expect(lines.join("\n")).not.toContain(SECRET);
   });
 
-  it("refuses a replayed answer: an auth recorded on one connection, sent on another", async () => {
+  it("refuses a replayed answer: an auth recorded on one connection, sent on another, and logs it", async () => {
     const good = await connect();
+    const logs = vi.spyOn(console, "log");
     const ws = await openSocket();
     const got: string[] = [];
     const closed = new Promise<number>((resolve) => ws.addEventListener("close", (ev) => resolve(ev.code)));
@@ -58,6 +59,12 @@ describe("/tunnel", () => {
     expect(frames.map((f) => (f.ok ? f.frame.type : "?"))).toEqual(["challenge", "reject"]);
     const reject = frames[1];
     expect(reject?.ok && reject.frame.type === "reject" && reject.frame.reason).toBe("unknown_nonce");
+    const lines = logs.mock.calls.map((c) => String(c[0]));
+    const name = `"${good.hello.name}" (${good.hello.sidecarId})`;
+    expect(lines.filter((l) => l.includes(`refused sidecar ${name}`))).toEqual([
+      expect.stringMatching(/: unknown_nonce$/),
+    ]);
+    expect(lines.join("\n")).not.toContain(SECRET);
     good.close();
   });
 
