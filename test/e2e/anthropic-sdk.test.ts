@@ -98,4 +98,18 @@ describe("@anthropic-ai/sdk through CCProxy API mode", () => {
     const stream = client({ headers: { "x-mock-scenario": "midstream_error" } }).messages.stream(params);
     await expect(stream.finalMessage()).rejects.toThrow(/Overloaded/);
   });
+
+  it("an upstream that drops mid-stream reaches the SDK as an API error with a message, not a network error", async () => {
+    const deltas: string[] = [];
+    const stream = client({ headers: { "x-mock-scenario": "drop after=4" } }).messages.stream(params);
+    stream.on("text", (t) => deltas.push(t));
+    const err = await stream.finalMessage().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    expect(err).not.toBeInstanceOf(Anthropic.APIConnectionError);
+    const apiError = err as InstanceType<typeof Anthropic.APIError>;
+    expect(apiError.message).toMatch(/upstream connection to the Anthropic API was lost/);
+    expect((apiError.error as { error?: { type?: string } }).error?.type).toBe("api_error");
+    // What arrived before the drop still reached the SDK.
+    expect(deltas.length).toBeGreaterThan(0);
+  });
 });
