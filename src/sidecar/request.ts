@@ -4,6 +4,7 @@
 // the agent itself (cwd, permission_mode, allowed_tools, mcp_servers, env, …) are never read.
 import { z } from "zod";
 import type { ContentBlock, MessageParam, OtherBlock, ThinkingConfig } from "../shared/anthropic/types.ts";
+import { refuseClientTools } from "../shared/claude-code.ts";
 import { openaiToAnthropicRequest } from "../shared/convert/request.ts";
 import { invalid, parseAt } from "../shared/convert/validate.ts";
 import type { WireFormat } from "../shared/errors.ts";
@@ -61,22 +62,6 @@ const PROMPT_BLOCKS: ReadonlySet<string> = new Set(["text", "image", "document"]
 export function parseRunBody(format: WireFormat, body: unknown, policy: Policy): AgentRequest {
   refuseClientTools(format, body);
   return format === "anthropic" ? fromAnthropic(body, policy) : fromOpenAI(body, policy);
-}
-
-/** Client-defined function calling does not exist in this mode: say where it does. */
-function refuseClientTools(format: WireFormat, body: unknown): void {
-  if (typeof body !== "object" || body === null) return;
-  const b = body as Record<string, unknown>;
-  for (const field of format === "openai" ? ["tools", "functions"] : ["tools"]) {
-    const v = b[field];
-    if (Array.isArray(v) && v.length > 0) {
-      const route = format === "openai" ? "/api/v1/chat/completions" : "/api/v1/messages";
-      throw invalid(
-        field,
-        `Client-defined tools are not available in Claude Code mode, where the agent uses the tools this sidecar's operator allows. Send requests with '${field}' to API mode: ${route}.`,
-      );
-    }
-  }
 }
 
 function fromAnthropic(body: unknown, policy: Policy): AgentRequest {

@@ -66,6 +66,59 @@ describe("no sidecar", () => {
     expect(body).not.toHaveProperty("type");
   });
 
+  it("refuses client-defined tools with a 400 pointing to API mode at once, in both formats", async () => {
+    expect(await sidecarCount()).toBe(0);
+    const k = await newKey();
+    const post = (path: string, body: Record<string, unknown>) =>
+      call(path, {
+        method: "POST",
+        headers: { authorization: `Bearer ${k.key}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "claude-sonnet-4-5",
+          messages: [{ role: "user", content: "hi" }],
+          ...body,
+        }),
+      });
+    const started = Date.now();
+    const a = await post("/v1/messages", {
+      tools: [{ name: "get_weather", input_schema: { type: "object" } }],
+    });
+    expect(Date.now() - started).toBeLessThan(WAIT_MS); // no wait for a sidecar: it would not matter
+    expect(a.status).toBe(400);
+    const ab = (await a.json()) as { type: string; error: { type: string; message: string } };
+    expect(ab).toMatchObject({ type: "error", error: { type: "invalid_request_error" } });
+    expect(ab.error.message).toContain("API mode: /api/v1/messages");
+    const def = { name: "get_weather", parameters: { type: "object" } };
+    for (const [field, value] of [
+      ["tools", [{ type: "function", function: def }]],
+      ["functions", [def]],
+    ] as const) {
+      const o = await post("/cc/v1/chat/completions", { [field]: value });
+      expect(o.status).toBe(400);
+      const ob = (await o.json()) as { error: { type: string; param: string; message: string } };
+      expect(ob.error).toMatchObject({ type: "invalid_request_error", param: field });
+      expect(ob.error.message).toContain("API mode: /api/v1/chat/completions");
+    }
+    // An empty list is no tool at all; that request goes on to look for a sidecar (none: 503).
+    expect((await post("/v1/messages", { tools: [] })).status).toBe(503);
+  });
+
+  it("never hands a request with client-defined tools to a sidecar", async () => {
+    const s = await sidecar(echoName("tools"));
+    const k = await newKey();
+    const res = await call("/v1/messages", {
+      method: "POST",
+      headers: { authorization: `Bearer ${k.key}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "claude-sonnet-4-5",
+        messages: [{ role: "user", content: "hi" }],
+        tools: [{ name: "x", input_schema: { type: "object" } }],
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(s.requests).toHaveLength(0);
+  });
+
   it("serves a request whose sidecar connects during the wait", async () => {
     const k = await newKey();
     const pending = ask(k.key);

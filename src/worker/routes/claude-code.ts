@@ -1,6 +1,7 @@
 // Claude Code mode routes: answered by the Claude Code agent in a sidecar reached over the tunnel,
 // and `/tunnel`, where sidecars dial in (the WebSocket goes to the TunnelHub Durable Object).
 
+import { refuseClientTools } from "../../shared/claude-code.ts";
 import { ProxyError } from "../../shared/errors.ts";
 import { estimateRequest } from "../../shared/estimate.ts";
 import { resolveModel } from "../../shared/models.ts";
@@ -22,6 +23,8 @@ export async function claudeCode(c: Ctx): Promise<Response> {
     const config = c.get("config");
     const bytes = await readBody(c.req.raw, config.maxBodyBytes);
     const body = parseJsonObject(bytes);
+    // Refused here, before any sidecar is involved (none may be connected); the sidecar checks too.
+    refuseClientTools(c.get("format"), body);
     const requested = typeof body.model === "string" ? body.model : null;
     // The sidecar resolves aliases with the same table; a run without a model is reserved as Opus,
     // Claude Code's default.
