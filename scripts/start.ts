@@ -82,15 +82,19 @@ async function devKey(base: string, state: DevState): Promise<{ id: string; key:
 
 /**
  * `npm run sidecar` as a child: dialing this stack's tunnel. Offline, the agent talks to the mock
- * upstream; otherwise it uses this machine's Claude Code login or ANTHROPIC_API_KEY, as the user's
- * own `claude` would.
+ * upstream; otherwise it uses the upstream credential the Worker got (ANTHROPIC_API_KEY and
+ * ANTHROPIC_BASE_URL from the shell or .dev.vars), else this machine's Claude Code login, as the
+ * user's own `claude` would.
  */
 function startSidecar(
   url: string,
   secret: string,
   offline: { baseUrl: string; apiKey: string } | null,
+  upstream: { ANTHROPIC_API_KEY?: string | undefined; ANTHROPIC_BASE_URL?: string | undefined },
 ): ChildProcess {
   const env: Record<string, string | undefined> = { ...process.env, CCPROXY_URL: url, TUNNEL_SECRET: secret };
+  // A key only in .dev.vars reaches the Worker through wrangler; the sidecar's agent needs it too.
+  for (const [name, value] of Object.entries(upstream)) if (value) env[name] = value;
   if (offline) {
     env.ANTHROPIC_BASE_URL = offline.baseUrl;
     env.ANTHROPIC_API_KEY = offline.apiKey;
@@ -193,6 +197,7 @@ async function main(): Promise<void> {
       worker.url,
       state.tunnel_secret,
       mock ? { baseUrl: mock.url, apiKey: upstreamKey } : null,
+      { ANTHROPIC_API_KEY: pick("ANTHROPIC_API_KEY"), ANTHROPIC_BASE_URL: pick("ANTHROPIC_BASE_URL") },
     );
     sidecar.on("exit", (code) => {
       if (!stopping)
