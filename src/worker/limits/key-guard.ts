@@ -78,12 +78,15 @@ const RESERVATION_TTL_MS = 60 * MINUTE_MS;
 const RES = "res:";
 const ADM = "adm:";
 /**
- * Reservation and admission writes are not awaited by the output gate: a confirmed write would hold
- * every admission's answer for the storage round trip (replication, in production). They are still
- * written, and an evicted object flushes them first; only a machine crash in the few ms before the
- * write lands could lose one, which at worst lets one more request in.
+ * Reservation and admission changes are written just after the answer that made them, not before:
+ * a write in the admission itself holds its answer until storage confirms it (measured locally: the
+ * KeyGuard check went from ~0.7 ms to ~2.3 ms mean; in production it would wait for replication).
+ * Written a moment later, and without holding later answers either (allowUnconfirmed), a burst of
+ * admissions costs one write; memory stays the authority while the object lives, and an evicted
+ * object has long flushed them. Only a crash in that moment could lose one, letting one more in.
  */
 const UNCONFIRMED = { allowUnconfirmed: true } as const;
+const DELETED = Symbol("deleted");
 
 function hasBudget(r: KeyRecord): boolean {
   return r.budget_usd_day !== null || r.budget_usd_month !== null || r.tokens_per_day !== null;
@@ -97,6 +100,9 @@ export class KeyGuard extends DurableObject<Env> {
   readonly #window: Array<{ at: number; id: string }> = [];
   readonly #reservations = new Map<string, Reservation>();
   readonly #spend = new Map<string, Spend>();
+  /** Changes to `adm:`/`res:` keys not yet written: key → new value, or DELETED. */
+  readonly #unsaved = new Map<string, number | Reservation | typeof DELETED>();
+  #flushTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -113,9 +119,32 @@ export class KeyGuard extends DurableObject<Env> {
     this.#window.sort((a, b) => a.at - b.at);
   }
 
-  /** Storage writes the admission path does not wait for; a failure is logged, never thrown at a client. */
-  #persist(write: Promise<unknown>): void {
-    write.catch((e: unknown) => {
+  /** Records a change to write once the current call has answered (see UNCONFIRMED). */
+  #save(key: string, value: number | Reservation | typeof DELETED): void {
+    this.#unsaved.set(key, value);
+    this.#flushTimer ??= setTimeout(() => this.#flush(), 0);
+  }
+
+  #flush(): void {
+    this.#flushTimer = null;
+    const puts: Record<string, number | Reservation> = {};
+    const deletes: string[] = [];
+    for (const [key, value] of this.#unsaved) {
+      if (value === DELETED) deletes.push(key);
+      else puts[key] = value;
+    }
+    this.#unsaved.clear();
+    const writes: Promise<unknown>[] = [];
+    // The storage API takes at most 128 keys per call.
+    const putKeys = Object.keys(puts);
+    for (let i = 0; i < putKeys.length; i += 128) {
+      const batch = Object.fromEntries(putKeys.slice(i, i + 128).map((k) => [k, puts[k]]));
+      writes.push(this.ctx.storage.put(batch, UNCONFIRMED));
+    }
+    for (let i = 0; i < deletes.length; i += 128) {
+      writes.push(this.ctx.storage.delete(deletes.slice(i, i + 128), UNCONFIRMED));
+    }
+    Promise.all(writes).catch((e: unknown) => {
       console.error(`KeyGuard storage write failed: ${e instanceof Error ? e.message : String(e)}`);
     });
   }
@@ -149,14 +178,9 @@ export class KeyGuard extends DurableObject<Env> {
 
   /** Drops admissions older than a minute; the rest are the rpm window. */
   #pruneWindow(now: number): void {
-    const stale: string[] = [];
     while (this.#window.length > 0 && (this.#window[0]?.at ?? 0) <= now - MINUTE_MS) {
       const gone = this.#window.shift();
-      if (gone !== undefined) stale.push(ADM + gone.id);
-    }
-    // The storage API deletes at most 128 keys per call.
-    for (let i = 0; i < stale.length; i += 128) {
-      this.#persist(this.ctx.storage.delete(stale.slice(i, i + 128), UNCONFIRMED));
+      if (gone !== undefined) this.#save(ADM + gone.id, DELETED);
     }
   }
 
@@ -166,7 +190,7 @@ export class KeyGuard extends DurableObject<Env> {
     for (const [id, r] of this.#reservations) {
       if (now - r.at > RESERVATION_TTL_MS) {
         this.#reservations.delete(id);
-        this.#persist(this.ctx.storage.delete(RES + id, UNCONFIRMED));
+        this.#save(RES + id, DELETED);
         continue;
       }
       if (r.day === day) {
@@ -257,7 +281,8 @@ export class KeyGuard extends DurableObject<Env> {
     const reservation: Reservation = { usd: est?.usd ?? 0, tokens: est?.tokens ?? 0, day, month, at: now };
     window.push({ at: now, id });
     this.#reservations.set(id, reservation);
-    this.#persist(this.ctx.storage.put({ [ADM + id]: now, [RES + id]: reservation }, UNCONFIRMED));
+    this.#save(ADM + id, now);
+    this.#save(RES + id, reservation);
     return { ok: true, record, reservation: id };
   }
 
@@ -330,7 +355,7 @@ export class KeyGuard extends DurableObject<Env> {
     const r = this.#reservations.get(reservation);
     if (r !== undefined) {
       this.#reservations.delete(reservation);
-      this.#persist(this.ctx.storage.delete(RES + reservation, UNCONFIRMED));
+      this.#save(RES + reservation, DELETED);
     }
     const now = Date.now();
     const usdSpent = actual.usd ?? 0;
