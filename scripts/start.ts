@@ -21,9 +21,13 @@ const { values: args } = parseArgs({
 /** Where the dev key, tokens and (with CCPROXY_STATE_DIR) the local D1/DO state live. */
 const STATE_DIR = process.env.CCPROXY_STATE_DIR ?? join(ROOT, ".ccproxy");
 
-/** `.dev.vars` (wrangler's local secrets file), if present: KEY=VALUE lines, values optionally quoted. */
+/**
+ * `.dev.vars` (wrangler's local secrets file), if present: KEY=VALUE lines, values optionally quoted.
+ * CCPROXY_DEV_VARS names another file instead (the tests point it at none, so a developer's real
+ * key in the repo's .dev.vars cannot turn their offline run into an online one).
+ */
 function readDevVars(): Record<string, string> {
-  const file = join(ROOT, ".dev.vars");
+  const file = process.env.CCPROXY_DEV_VARS ?? join(ROOT, ".dev.vars");
   if (!existsSync(file)) return {};
   const out: Record<string, string> = {};
   for (const line of readFileSync(file, "utf8").split("\n")) {
@@ -135,7 +139,34 @@ function box(lines: string[]): string[] {
   ];
 }
 
+/** What this run started, for shutdown() to stop whatever point start-up reached. */
+const running: { worker?: RunningWorker; sidecar?: ChildProcess; mock?: MockServer } = {};
+/** Cancels a wrangler still starting (startWorker then stops it); `workerStarting` settles after that. */
+const startup = new AbortController();
+let workerStarting: Promise<unknown> | undefined;
+let stopping = false;
+
+/** Stops everything started so far (the sidecar first: it drains its runs, then the Worker), then exits. */
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    try {
+      startup.abort();
+      await workerStarting?.catch(() => {});
+      if (running.sidecar) await stopProcess(running.sidecar, 35_000);
+      await running.worker?.stop();
+      await running.mock?.close();
+    } catch (e) {
+      process.stderr.write(`stopping failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+    process.exit(code);
+  }
+  return new Promise<never>(() => {}); // a second call waits for the first to exit
+}
+
 async function main(): Promise<void> {
+  process.on("SIGINT", () => void shutdown(0));
+  process.on("SIGTERM", () => void shutdown(0));
   const devVars = readDevVars();
   const pick = (name: string) => process.env[name] ?? devVars[name];
   const state = loadState();
@@ -148,6 +179,7 @@ async function main(): Promise<void> {
   if (!upstreamKey) {
     const mockPort = args["mock-port"] ? Number(args["mock-port"]) : await freePort();
     mock = await startMock({ port: mockPort, quiet: true });
+    running.mock = mock;
     upstreamKey = "mock-upstream-key";
     upstreamBase = mock.url;
   }
@@ -158,23 +190,9 @@ async function main(): Promise<void> {
   await migrateLocal(persistDir);
   const port = Number(args.port);
   process.stdout.write(`Starting wrangler dev on 127.0.0.1:${port}…\n`);
-  let worker: RunningWorker | undefined;
-  let sidecar: ChildProcess | undefined;
-  let stopping = false;
-  const shutdown = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    // The sidecar first: it drains its runs (SIGTERM), then the Worker it is connected to.
-    if (sidecar) await stopProcess(sidecar, 35_000);
-    await worker?.stop();
-    await mock?.close();
-    process.exit(code);
-  };
-  process.on("SIGINT", () => void shutdown(0));
-  process.on("SIGTERM", () => void shutdown(0));
-
-  worker = await startWorker({
+  const starting = startWorker({
     port,
+    signal: startup.signal,
     ...(persistDir ? { persistDir, stateDir: join(STATE_DIR, "tmp") } : {}),
     logLevel: args.verbose ? "info" : "warn",
     vars: {
@@ -185,6 +203,9 @@ async function main(): Promise<void> {
     },
     onOutput: (line) => process.stdout.write(`[wrangler] ${line}\n`),
   });
+  workerStarting = starting;
+  const worker = await starting;
+  running.worker = worker;
   worker.child.on("exit", (code) => {
     process.stdout.write(`wrangler dev exited (${code}); stopping.\n`);
     void shutdown(code ?? 1);
@@ -193,12 +214,13 @@ async function main(): Promise<void> {
   const { id, key } = await devKey(worker.url, state);
   if (!args["no-sidecar"]) {
     process.stdout.write("Starting a local Claude Code sidecar…\n");
-    sidecar = startSidecar(
+    const sidecar = startSidecar(
       worker.url,
       state.tunnel_secret,
       mock ? { baseUrl: mock.url, apiKey: upstreamKey } : null,
       { ANTHROPIC_API_KEY: pick("ANTHROPIC_API_KEY"), ANTHROPIC_BASE_URL: pick("ANTHROPIC_BASE_URL") },
     );
+    running.sidecar = sidecar;
     sidecar.on("exit", (code) => {
       if (!stopping)
         process.stdout.write(
@@ -243,6 +265,8 @@ async function main(): Promise<void> {
     "Admin CLI:",
     `  export CCPROXY_URL=${u} CCPROXY_ADMIN_TOKEN=${state.admin_token}`,
     "",
+    // One line a script can parse: each runs in its own process group, stopped on Ctrl-C.
+    `Processes: start=${process.pid} wrangler=${worker.child.pid ?? "-"} sidecar=${running.sidecar?.pid ?? "-"}`,
     "Press Ctrl-C to stop.",
     "",
   ];
@@ -250,6 +274,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`npm start failed: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
+  if (!stopping) process.stderr.write(`npm start failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  // Whatever was already running (wrangler, the sidecar: each in its own process group) goes too.
+  void shutdown(1);
 });

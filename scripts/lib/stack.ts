@@ -2,7 +2,7 @@
 // local D1 migrated, `wrangler dev` on 127.0.0.1 with its secrets in a private env file, stopped by PID.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
@@ -76,6 +76,8 @@ export interface WorkerOptions {
   logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none";
   /** Lines of wrangler's output, for a caller that wants to show or keep them. */
   onOutput?: (line: string) => void;
+  /** Aborting it while wrangler starts stops wrangler and makes startWorker throw (Ctrl-C during start-up). */
+  signal?: AbortSignal;
 }
 
 export interface RunningWorker {
@@ -89,9 +91,11 @@ export async function waitForHealth(
   timeoutMs: number,
   child?: ChildProcess,
   anyStatus = false,
+  signal?: AbortSignal,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (signal?.aborted) throw new Error("start-up cancelled");
     if (child && child.exitCode !== null) throw new Error(`process exited with code ${child.exitCode}`);
     try {
       const res = await fetch(`${url}/health`);
@@ -127,9 +131,12 @@ export async function stopProcess(child: ChildProcess, graceMs = 3000): Promise<
 }
 
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
+  const ownDir = opts.stateDir === undefined;
   const stateDir = opts.stateDir ?? join(ROOT, ".wrangler", "tmp", `ccproxy-${process.pid}-${opts.port}`);
   mkdirSync(stateDir, { recursive: true });
   const envFile = join(stateDir, "secrets.env");
+  // The secrets live on disk only while wrangler runs (it rereads the file when its config changes).
+  const removeSecrets = () => rmSync(ownDir ? stateDir : envFile, { recursive: true, force: true });
   writeFileSync(
     envFile,
     Object.entries(opts.vars)
@@ -169,10 +176,18 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   child.stderr?.on("data", onLine);
   const url = `http://127.0.0.1:${opts.port}`;
   try {
-    await waitForHealth(url, 60_000, child, opts.config !== undefined);
+    await waitForHealth(url, 60_000, child, opts.config !== undefined, opts.signal);
   } catch (e) {
     await stopProcess(child);
+    removeSecrets();
     throw e;
   }
-  return { url, child, stop: () => stopProcess(child) };
+  return {
+    url,
+    child,
+    stop: async () => {
+      await stopProcess(child);
+      removeSecrets();
+    },
+  };
 }
