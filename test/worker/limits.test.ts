@@ -1,4 +1,6 @@
 // Per-key limits as a team feels them: bursts, parallel tools and budgets held under concurrency.
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { estimatePromptTokens } from "../../src/shared/estimate.ts";
 import { reservationUsd } from "../../src/shared/pricing.ts";
@@ -344,5 +346,30 @@ describe("/v1/me", () => {
     };
     expect(bobMe.usage.today.requests).toBe(1);
     expect((await call("/v1/me", { headers: { "x-api-key": "ccp_nope" } })).status).toBe(401);
+  });
+
+  it("what is left today counts only what requests in flight hold of today", async () => {
+    const k = await newKey({ budget_usd_day: 1, budget_usd_month: 10 });
+    const stub = env.KEYS.get(env.KEYS.idFromName(k.id));
+    // A request admitted on an earlier day of this month and still running: it holds this month's
+    // budget, not today's. (Seeded in the object's storage, then read back as after a restart.)
+    const month = new Date().toISOString().slice(0, 7);
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.kv.put("res:seeded", {
+        usd: 0.25,
+        tokens: 100,
+        day: "2000-01-01",
+        month,
+        at: Date.now(),
+      });
+    });
+    await evictDurableObject(stub);
+    const me = (await (await call("/v1/me", { headers: { "x-api-key": k.key } })).json()) as {
+      remaining: { budget_usd_day: number; budget_usd_month: number };
+      in_flight: { requests: number; usd_reserved: number; usd_reserved_today: number };
+    };
+    expect(me.in_flight).toMatchObject({ requests: 1, usd_reserved: 0.25, usd_reserved_today: 0 });
+    expect(me.remaining.budget_usd_day).toBe(1);
+    expect(me.remaining.budget_usd_month).toBeCloseTo(9.75, 12);
   });
 });
