@@ -28,6 +28,8 @@ export interface ExecutionSummary {
   /** The session's running totals, to remember for the next resume. */
   totals?: TokenUsage;
   totalCostUsd?: number;
+  /** The usage is (partly) an estimate: the run stopped before a model call reported its own. */
+  estimated?: boolean;
 }
 
 export interface ExecutionOptions {
@@ -187,6 +189,7 @@ export class Execution {
   ): ExecutionSummary {
     const s: ExecutionSummary = { usage, costUsd, model: this.#model ?? this.#opts.request.model, outcome };
     if (sessionId !== undefined) s.sessionId = sessionId;
+    if (this.renderer.usageEstimated) s.estimated = true;
     return s;
   }
 }

@@ -4,6 +4,7 @@
 // lines inside text blocks. Consecutive text stays in one block, so `content[0].text` readers get it all.
 import type { SDKMessage } from "@anthropic-ai/claude-agent-sdk";
 import type { StreamEvent, Usage } from "../shared/anthropic/types.ts";
+import { tokensForChars } from "../shared/estimate.ts";
 import { emptyUsage, type TokenUsage } from "../shared/pricing.ts";
 import { applyUsage } from "../shared/usage.ts";
 import {
@@ -61,6 +62,10 @@ export class AgentRenderer {
   #calls = new Map<string, ToolCall>();
   #denials = new Map<string, string>();
   #turnUsage = new Map<string, TokenUsage>();
+  /** Characters each turn streamed (text, thinking, tool input), for a turn cut off before its usage. */
+  #turnChars = new Map<string, number>();
+  /** Turns whose final usage (message_delta) arrived. */
+  #turnsDone = new Set<string>();
   #currentTurn = "";
   /** Length of #text when the current upstream turn began. */
   #turnTextStart = 0;
@@ -90,11 +95,27 @@ export class AgentRenderer {
     return this.#lastStopReason;
   }
 
-  /** Usage summed over the turns seen in the stream: the estimate when no result arrives. */
+  /**
+   * Usage summed over the turns seen in the stream: what an interrupted run reports (no result
+   * arrives). A turn cut off before its message_delta counts at least what it streamed.
+   */
   get streamedUsage(): TokenUsage {
     const sum = emptyUsage();
-    for (const u of this.#turnUsage.values()) addUsage(sum, u);
+    for (const [turn, u] of this.#turnUsage) {
+      if (this.#turnsDone.has(turn)) addUsage(sum, u);
+      else
+        addUsage(sum, {
+          ...u,
+          output_tokens: Math.max(u.output_tokens, tokensForChars(this.#turnChars.get(turn) ?? 0)),
+        });
+    }
     return sum;
+  }
+
+  /** Whether streamedUsage holds an estimate: a turn was cut off before it reported its usage. */
+  get usageEstimated(): boolean {
+    for (const turn of this.#turnUsage.keys()) if (!this.#turnsDone.has(turn)) return true;
+    return false;
   }
 
   /** A denial decided by the sidecar's policy (canUseTool / the PreToolUse hook), shown with its reason. */
@@ -201,6 +222,7 @@ export class AgentRenderer {
       case "message_delta": {
         const u = this.#turnUsage.get(this.#currentTurn);
         if (u) applyUsage(u, ev.usage);
+        if (isObj(ev.usage)) this.#turnsDone.add(this.#currentTurn);
         if (isObj(ev.delta) && typeof ev.delta.stop_reason === "string")
           this.#lastStopReason = ev.delta.stop_reason;
         return [];
@@ -249,6 +271,9 @@ export class AgentRenderer {
   #blockDelta(ev: Obj): StreamEvent[] {
     const kind = typeof ev.index === "number" ? this.#upstream.get(ev.index) : undefined;
     const d = isObj(ev.delta) ? ev.delta : {};
+    const piece = d.text ?? d.thinking ?? d.partial_json;
+    if (typeof piece === "string")
+      this.#turnChars.set(this.#currentTurn, (this.#turnChars.get(this.#currentTurn) ?? 0) + piece.length);
     if (kind === TEXT && d.type === "text_delta" && typeof d.text === "string" && d.text !== "") {
       return this.#agentText(d.text);
     }

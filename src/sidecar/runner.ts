@@ -40,6 +40,8 @@ export interface RunSummary {
   outcome: "complete" | "aborted" | "error";
   numTurns?: number;
   sessionId?: string;
+  /** The usage is (partly) an estimate of what an interrupted model call streamed. */
+  estimated?: boolean;
 }
 
 export interface RunResponse {
@@ -182,6 +184,7 @@ export class Runner {
       const summary: RunSummary = { usage: s.usage, costUsd: s.costUsd, model: s.model, outcome: s.outcome };
       if (s.numTurns !== undefined) summary.numTurns = s.numTurns;
       if (s.sessionId !== undefined) summary.sessionId = s.sessionId;
+      if (s.estimated === true) summary.estimated = true;
       settle(summary);
     };
     const next = async (): Promise<Step> => {

@@ -187,5 +187,6 @@ export function trailer(summary: RunSummary): Trailer {
   const out: Trailer = { usage, costUsd: summary.costUsd, model: summary.model, outcome: summary.outcome };
   if (summary.numTurns !== undefined) out.numTurns = summary.numTurns;
   if (summary.sessionId !== undefined) out.sessionId = summary.sessionId;
+  if (summary.estimated === true) out.estimated = true;
   return out;
 }

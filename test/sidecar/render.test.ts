@@ -148,6 +148,19 @@ describe("AgentRenderer", () => {
     expect(r.streamedUsage).toMatchObject({ input_tokens: 200, output_tokens: 20 });
   });
 
+  it("counts a turn cut off before its usage at least by what it streamed, flagged as an estimate", () => {
+    const r = new AgentRenderer({ messageId: "msg_1", model: "claude-opus-5-5", workspace: WS });
+    for (const m of turn("m1", [{ type: "text", text: "done" }])) r.push(m);
+    expect(r.usageEstimated).toBe(false);
+    // The second model call is interrupted mid-answer: no message_delta, only what was streamed.
+    const cut = turn("m2", [{ type: "text", text: "x".repeat(400) }]).slice(0, 3);
+    for (const m of cut) r.push(m);
+    expect(r.usageEstimated).toBe(true);
+    // m1: 100 in, 10 out (its own report); m2: 100 in, 1 reported but 400 characters ≈ 100+ tokens.
+    expect(r.streamedUsage.input_tokens).toBe(200);
+    expect(r.streamedUsage.output_tokens).toBeGreaterThanOrEqual(10 + 100);
+  });
+
   it("labels outcomes of parallel calls and shows denials and errors", () => {
     const { r } = render(
       [

@@ -162,6 +162,7 @@ describe("relay", () => {
       model: "claude-sonnet-4-5",
       outcome: "complete",
       usageKnown: true,
+      estimated: false,
     });
   });
 

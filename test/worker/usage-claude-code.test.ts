@@ -114,6 +114,8 @@ const STOPPED = {
   model: "claude-opus-5-5",
   outcome: "aborted",
   numTurns: 4,
+  // The interrupted model call's output is the sidecar's estimate of what it streamed.
+  estimated: true,
 };
 
 /** A sidecar that streams until the client leaves, then reports what the run used by then. */
@@ -169,6 +171,7 @@ describe("Claude Code mode runs that did not complete", () => {
       model_upstream: "claude-opus-5-5",
     });
     expect(row.cost_usd).toBeGreaterThan(0); // priced from the tokens (the SDK gave no cost)
+    expect((row as typeof row & { usage_estimated: number }).usage_estimated).toBe(1);
     await settleFor(50);
     const after = await me(k.key);
     expect(after.spent.today_usd).toBeCloseTo(row.cost_usd ?? Number.NaN, 10);

@@ -50,7 +50,7 @@ export async function claudeCode(c: Ctx): Promise<Response> {
             // A run whose report never came (its sidecar's link dropped mid-run) is charged what was
             // reserved for it, flagged as an estimate: never free because the link broke.
             ...(s.usageKnown
-              ? { usage: s.usage, costUsd: s.costUsd }
+              ? { usage: s.usage, costUsd: s.costUsd, estimated: s.estimated }
               : {
                   usage: {
                     ...emptyUsage(),

@@ -17,6 +17,8 @@ export interface SidecarSummary {
    * request is charged what was reserved for it.
    */
   usageKnown: boolean;
+  /** Part of the usage is the sidecar's estimate of a model call cut off before it reported. */
+  estimated: boolean;
 }
 
 /**
@@ -52,9 +54,10 @@ function fromTrailer(t: Trailer): SidecarSummary {
     model: typeof t.model === "string" ? t.model : null,
     outcome: t.outcome === "aborted" || t.outcome === "error" ? t.outcome : "complete",
     usageKnown: true,
+    estimated: t.estimated === true,
   };
 }
 
 function empty(outcome: SidecarSummary["outcome"], usageKnown: boolean): SidecarSummary {
-  return { usage: emptyUsage(), costUsd: null, model: null, outcome, usageKnown };
+  return { usage: emptyUsage(), costUsd: null, model: null, outcome, usageKnown, estimated: false };
 }
