@@ -7,8 +7,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type MockServer, startMock } from "../../src/mock/server.ts";
+import { claudeBinary } from "../support/claude-cli.ts";
 
-const CLAUDE = path.resolve("node_modules/@anthropic-ai/claude-agent-sdk-linux-x64/claude");
+const CLAUDE = claudeBinary();
 
 let mock: MockServer;
 let home: string;
