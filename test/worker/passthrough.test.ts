@@ -336,6 +336,20 @@ describe("API mode passthrough", () => {
     expect(events.map((e) => e.event)).toEqual(["error"]);
   });
 
+  it("a non-streaming request whose upstream drops: 502 api_error, and the ledger records an error", async () => {
+    const res = await call("/api/v1/messages", {
+      method: "POST",
+      headers: await keyHeaders({ "x-mock-scenario": "drop" }),
+      body: JSON.stringify(messageBody()),
+    });
+    expect(res.status).toBe(502);
+    const body = (await res.json()) as { error: { type: string } };
+    expect(body.error.type).toBe("api_error");
+    const row = await ledgerRow(res.headers.get("x-request-id"));
+    expect(row.outcome).toBe("error");
+    expect(row.status).toBe(502);
+  });
+
   it("answers 502 in Anthropic format when the upstream cannot be reached", async () => {
     const k = await newKey();
     const req = new Request(`${BASE}/api/v1/messages`, {
