@@ -43,6 +43,11 @@ export interface UsageTotals {
   cost_usd: number | null;
   /** Requests that used tokens of a model without a known price (their cost is not in cost_usd). */
   unpriced_requests: number;
+  /**
+   * Requests whose output count CCProxy estimated: streams that ended before the upstream reported
+   * their usage. Absent from CCProxy versions before it was recorded.
+   */
+  estimated_requests?: number;
 }
 
 export const GROUPS = ["key", "model", "day"] as const;

@@ -141,6 +141,17 @@ describe("usage", () => {
     expect(lines.at(-1)).toBe("* 3 requests to models without a price: counted, but not in the cost.");
   });
 
+  it("says how many output counts are estimates, when any are", () => {
+    const data = [{ key_id: "key_1", key_name: "ci", ...totals(4, 0.02) }];
+    const base = report(data);
+    expect(usageReport(base).some((l) => l.includes("estimated"))).toBe(false);
+    const lines = usageReport({ ...base, total: { ...base.total, estimated_requests: 2 } });
+    expect(lines.slice(-2)).toEqual([
+      "",
+      "2 requests ended before the upstream reported usage: output estimated from what was streamed.",
+    ]);
+  });
+
   it("shows ids when two keys share a name, and says so when there is nothing", () => {
     const lines = usageReport(
       report([

@@ -14,6 +14,7 @@ interface Totals {
   cache_read_input_tokens: number;
   cost_usd: number | null;
   unpriced_requests: number;
+  estimated_requests: number;
 }
 interface Report {
   from: string;
@@ -30,6 +31,7 @@ interface Row {
   status?: number;
   tokens: [number, number, number, number];
   cost: number | null;
+  estimated?: boolean;
 }
 
 /** Writes ledger rows as the Worker would have, at the given times. */
@@ -39,8 +41,8 @@ async function seed(rows: Row[]): Promise<void> {
       env.DB.prepare(
         `INSERT INTO usage (request_id, key_id, created_at, day, mode, route, format, model_requested,
            model_upstream, status, stream, input_tokens, output_tokens, cache_creation_input_tokens,
-           cache_read_input_tokens, cost_usd, ttfb_ms, duration_ms, outcome, error_type)
-         VALUES (?, ?, ?, ?, 'api', 'POST /api/v1/messages', 'anthropic', ?, ?, ?, 0, ?, ?, ?, ?, ?, 10, 20, 'complete', NULL)`,
+           cache_read_input_tokens, cost_usd, ttfb_ms, duration_ms, outcome, error_type, usage_estimated)
+         VALUES (?, ?, ?, ?, 'api', 'POST /api/v1/messages', 'anthropic', ?, ?, ?, 0, ?, ?, ?, ?, ?, 10, 20, 'complete', NULL, ?)`,
       ).bind(
         `req_seed_${crypto.randomUUID()}`,
         r.key,
@@ -51,6 +53,7 @@ async function seed(rows: Row[]): Promise<void> {
         r.status ?? 200,
         ...r.tokens,
         r.cost,
+        r.estimated ? 1 : 0,
       ),
     ),
   );
@@ -73,6 +76,7 @@ function sums(rows: Row[]): Totals {
     cache_read_input_tokens: rows.reduce((n, r) => n + r.tokens[3], 0),
     cost_usd: priced.length === 0 ? null : priced.reduce((n, r) => n + (r.cost ?? 0), 0),
     unpriced_requests: rows.length - priced.length,
+    estimated_requests: rows.filter((r) => r.estimated).length,
   };
 }
 
@@ -101,6 +105,7 @@ describe("admin usage", async () => {
       model: "claude-sonnet-4-5",
       tokens: [50, 10, 5, 400],
       cost: 0.00045,
+      estimated: true, // a stream that ended before its usage came
     },
     {
       key: bob.id,
@@ -157,6 +162,7 @@ describe("admin usage", async () => {
     expectTotals(r.total, sums(rows));
     expect(r.total.unpriced_requests).toBe(1);
     expect(r.total.errors).toBe(1);
+    expect(r.total.estimated_requests).toBe(1);
   });
 
   it("by model: the unpriced model has cost null and counts as unpriced", async () => {
@@ -238,6 +244,7 @@ describe("admin usage", async () => {
       cache_creation_input_tokens: 40,
       cache_read_input_tokens: 300,
       unpriced_requests: 0,
+      estimated_requests: 0,
     });
     expect(r.total.cost_usd).toBeCloseTo(
       ledger.reduce((n, x) => n + (x.cost_usd ?? 0), 0),

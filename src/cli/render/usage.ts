@@ -1,5 +1,5 @@
 // How usage looks on a terminal: one row per key, model or day, a total under a rule, costs with a `*`
-// where some requests had no price.
+// where some requests had no price, and a note when some output counts are estimates.
 
 import type { GroupBy, UsageReport, UsageRow, UsageTotals } from "../api.ts";
 import { DASH, formatCost, formatCount, formatTime } from "../format.ts";
@@ -51,6 +51,13 @@ export function usageReport(report: UsageReport, keyId?: string): string[] {
     lines.push(
       "",
       `* ${formatCount(n)} request${n === 1 ? "" : "s"} to models without a price: counted, but not in the cost.`,
+    );
+  }
+  const estimated = report.total.estimated_requests ?? 0;
+  if (estimated > 0) {
+    lines.push(
+      ...(marked ? [] : [""]),
+      `${formatCount(estimated)} request${estimated === 1 ? "" : "s"} ended before the upstream reported usage: output estimated from what was streamed.`,
     );
   }
   return lines;

@@ -69,7 +69,8 @@ const SUMS = `COUNT(*) AS requests,
   COALESCE(SUM(cache_creation_input_tokens), 0) AS cache_creation_input_tokens,
   COALESCE(SUM(cache_read_input_tokens), 0) AS cache_read_input_tokens,
   SUM(cost_usd) AS cost_usd,
-  COALESCE(SUM(cost_usd IS NULL), 0) AS unpriced_requests`;
+  COALESCE(SUM(cost_usd IS NULL), 0) AS unpriced_requests,
+  COALESCE(SUM(usage_estimated), 0) AS estimated_requests`;
 
 const GROUP_SQL: Record<GroupBy, { select: string; by: string }> = {
   key: { select: "u.key_id AS key_id, k.name AS key_name", by: "u.key_id" },
