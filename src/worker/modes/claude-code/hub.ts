@@ -73,7 +73,7 @@ interface Ready {
 
 type Conn = Handshaking | Ready;
 
-/** A relayed request, until the alarm drops it a while after its end. */
+/** A relayed request, until its outcome was collected (or the alarm drops it, uncollected). */
 interface Relay {
   readonly out: OutgoingRequest;
   endedAt: number | null;
@@ -81,8 +81,10 @@ interface Relay {
   summary?: Promise<SidecarSummary>;
 }
 
-/** A relay's outcome is kept this long after its stream ended (collected or not), then dropped. */
+/** An outcome nobody asked for within this long after its stream ended is dropped. */
 const UNCOLLECTED_MS = 60_000;
+/** A collected outcome is kept this long for a second caller (see `outcome`). */
+const COLLECTED_GRACE_MS = 5_000;
 
 const CANCELLED: NoSidecar = { code: "unavailable", message: "The request was cancelled.", retryAfter: 0 };
 
@@ -380,9 +382,14 @@ export class TunnelHub extends DurableObject<Env> {
   outcome(requestId: string): Promise<SidecarSummary> {
     const relay = this.#relays.get(requestId);
     if (relay === undefined) return Promise.resolve(summarize(null));
-    relay.summary ??= Promise.all([relay.out.outcome, relay.out.trailer]).then(([outcome, trailer]) =>
-      summarize(outcome, trailer),
-    );
+    relay.summary ??= Promise.all([relay.out.outcome, relay.out.trailer]).then(([outcome, trailer]) => {
+      // Any second caller comes within moments (the client-gone path and the request's own);
+      // then the relay goes, so a busy hub holds only what is in flight.
+      setTimeout(() => {
+        if (this.#relays.get(requestId) === relay) this.#relays.delete(requestId);
+      }, COLLECTED_GRACE_MS);
+      return summarize(outcome, trailer);
+    });
     return relay.summary;
   }
 
