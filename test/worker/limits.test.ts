@@ -168,6 +168,26 @@ describe("limits", () => {
     );
   });
 
+  it("a key without budgets reports in /v1/me exactly what the ledger recorded, request after request", async () => {
+    // No budget: nothing reads the key's spend before the first settle, so its cache starts cold.
+    const k = await newKey();
+    const body = messageBody({ model: "claude-haiku-4-5", max_tokens: 100 });
+    for (let i = 1; i <= 3; i++) {
+      const res = await post("/api/v1/messages", k.key, body);
+      expect(res.status).toBe(200);
+      await res.text();
+      await ledgerRow(res.headers.get("x-request-id"));
+      const rows = await ledgerRowsForKey(k.id);
+      const total = rows.reduce((sum, r) => sum + (r.cost_usd ?? 0), 0);
+      expect(total).toBeGreaterThan(0);
+      const me = await until(async () => {
+        const m = await meOf(k.key);
+        return m.spent.today_usd > 0 && rows.length === i ? m : undefined;
+      });
+      expect(me.spent.today_usd).toBeCloseTo(total, 12);
+    }
+  });
+
   it("reserves web searches: a request whose web_search tool may run 5 is refused by a budget its tokens fit", async () => {
     const model = "claude-haiku-4-5";
     const plain = messageBody({ model, max_tokens: 100 });

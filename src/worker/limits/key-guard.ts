@@ -361,13 +361,14 @@ export class KeyGuard extends DurableObject<Env> {
     const usdSpent = actual.usd ?? 0;
     if (usdSpent === 0 && actual.tokens === 0) return;
     for (const period of [`d:${r?.day ?? utcDay(now)}`, `m:${r?.month ?? utcMonth(now)}`]) {
+      // Read (and cache) the total before the write: read after it, a cold cache would count this twice.
+      const s = this.#spent(period);
       this.ctx.storage.sql.exec(
         "INSERT INTO spend (period, usd, tokens) VALUES (?, ?, ?) ON CONFLICT(period) DO UPDATE SET usd = usd + excluded.usd, tokens = tokens + excluded.tokens",
         period,
         usdSpent,
         actual.tokens,
       );
-      const s = this.#spent(period);
       this.#spend.set(period, { usd: s.usd + usdSpent, tokens: s.tokens + actual.tokens });
     }
   }
