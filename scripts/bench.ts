@@ -789,24 +789,35 @@ async function main(): Promise<void> {
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      await Promise.allSettled([
-        bare?.stop(),
-        worker?.stop(),
-        trivial?.stop(),
-        ...[...spawned].map((c) => stopProcess(c)),
-      ]);
-      await mock.close();
-      rmSync(dir, { recursive: true, force: true });
+      try {
+        await Promise.allSettled([
+          bare?.stop(),
+          worker?.stop(),
+          trivial?.stop(),
+          ...[...spawned].map((c) => stopProcess(c)),
+        ]);
+        await mock.close().catch((e: unknown) => {
+          process.stderr.write(`bench: closing the mock: ${e instanceof Error ? e.message : String(e)}\n`);
+        });
+      } finally {
+        // The scratch directory holds the Workers' secrets file: it goes whatever else failed.
+        // (Retried: a claude process just stopped may still be writing under HOME.)
+        rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+      }
     })();
     return stopping;
   };
   const bail = (why: string, code: number) => {
     process.stderr.write(`bench: ${why}, stopping what it started\n`);
-    void stop().then(() => process.exit(code));
+    stop()
+      .catch((e: unknown) => process.stderr.write(`bench: stopping failed: ${String(e)}\n`))
+      .finally(() => process.exit(code));
   };
   const deadline = setTimeout(() => bail(`time limit (${DEADLINE_MS / 60_000} min) reached`, 2), DEADLINE_MS);
-  process.once("SIGINT", () => bail("interrupted", 130));
-  process.once("SIGTERM", () => bail("terminated", 143));
+  // `on`, not `once`: wrangler (imported for its Miniflare options) loads signal-exit, which re-raises
+  // the signal at this process once no other listener is left, ending it before its children stop.
+  process.on("SIGINT", () => bail("interrupted", 130));
+  process.on("SIGTERM", () => bail("terminated", 143));
   try {
     // First, while this process is fresh and nothing else runs.
     section("In Node, one core");
