@@ -29,7 +29,8 @@ const N_MEMORY = Q ? 2000 : 10_000;
 /** Heap samples over the memory run (each one a full GC, ~0.5 s). */
 const MEMORY_SAMPLES = Q ? 5 : 20;
 const CONVERT_EVENTS = Q ? 100_000 : 500_000;
-const N_AGENT = Q ? 8 : 30;
+/** Real agent runs (~0.6 s each) per runtime, direct and through the tunnel each. */
+const N_AGENT = Q ? 6 : 20;
 const TUNNEL_SECRET = "bench-tunnel-secret-0123456789abcdef";
 const DEADLINE_MS = 15 * 60_000;
 
@@ -496,7 +497,6 @@ async function bareMemory(bare: BareWorkerd, key: string, inspectorPort: number)
     const early = N_MEMORY / 5;
     let before: Awaited<ReturnType<HeapReader["snapshot"]>> | undefined;
     let after: typeof before;
-    const loadStart = Date.now();
     const cc = await load(
       N_MEMORY,
       (i) =>
@@ -524,11 +524,12 @@ async function bareMemory(bare: BareWorkerd, key: string, inspectorPort: number)
     });
     if (!Q) {
       // KeyGuard keeps each admission for its one-minute rpm window (pruned on the next admission).
-      await sleep(Math.max(0, loadStart + 61_000 - Date.now()));
+      await sleep(61_000);
       await timed(`${bare.url.ccproxy}/api/v1/messages`, { "x-api-key": key });
       const settled = mib(await ccHeap.usedBytes());
       rows.push({
-        metric: "  the same heap once the key's one-minute rpm window has passed (one more request)",
+        metric:
+          "  the same heap 61 s after the load, once the key's one-minute rpm window has passed (one more request)",
         direct: "—",
         ccproxy: `${settled} MiB`,
         added: growth([cc.heap[0] ?? 0, settled]),
@@ -612,9 +613,9 @@ function spawnTracked(script: string, env: Record<string, string>): ChildProcess
   return child;
 }
 
-async function waitForSidecars(worker: RunningWorker, n: number): Promise<void> {
+async function waitForSidecars(url: string, n: number): Promise<void> {
   for (let i = 0; i < 150; i++) {
-    const health = (await (await fetch(`${worker.url}/health`)).json()) as { sidecars: number };
+    const health = (await (await fetch(`${url}/health`)).json()) as { sidecars: number };
     if (health.sidecars === n) return;
     await sleep(100);
   }
@@ -625,15 +626,15 @@ async function waitForSidecars(worker: RunningWorker, n: number): Promise<void> 
  * The tunnel alone: the real sidecar transport (test/support/sidecar-scripted.ts: config, tunnel
  * client, serving) with a service that answers at once, against the Worker path to the mock upstream.
  */
-async function tunnelRoundTrip(worker: RunningWorker, key: string): Promise<void> {
+async function tunnelRoundTrip(url: string, key: string): Promise<void> {
   const sidecar = spawnTracked(join(ROOT, "test/support/sidecar-scripted.ts"), {
     PATH: process.env.PATH ?? "",
-    CCPROXY_URL: worker.url,
+    CCPROXY_URL: url,
     TUNNEL_SECRET,
     CC_SIDECAR_NAME: "scripted",
   });
   try {
-    await waitForSidecars(worker, 1);
+    await waitForSidecars(url, 1);
     const ask = JSON.stringify({
       model: "claude-haiku-4-5",
       max_tokens: 64,
@@ -642,8 +643,8 @@ async function tunnelRoundTrip(worker: RunningWorker, key: string): Promise<void
     });
     const r = await rounds(
       {
-        tunnel: () => timed(`${worker.url}/v1/messages`, { "x-api-key": key }, ask),
-        api: () => timed(`${worker.url}/api/v1/messages`, { "x-api-key": key }),
+        tunnel: () => timed(`${url}/v1/messages`, { "x-api-key": key }, ask),
+        api: () => timed(`${url}/api/v1/messages`, { "x-api-key": key }),
       },
       N_LATENCY / 2,
       20,
@@ -660,7 +661,7 @@ async function tunnelRoundTrip(worker: RunningWorker, key: string): Promise<void
     });
   } finally {
     await stopProcess(sidecar);
-    await waitForSidecars(worker, 0).catch(() => undefined);
+    await waitForSidecars(url, 0).catch(() => undefined);
   }
 }
 
@@ -698,7 +699,13 @@ async function startRunnerServer(env: Record<string, string>): Promise<{ url: st
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
-async function claudeCode(mock: MockServer, worker: RunningWorker, key: string, dir: string): Promise<void> {
+async function claudeCode(
+  mock: MockServer,
+  url: string,
+  key: string,
+  dir: string,
+  via: string,
+): Promise<void> {
   mkdirSync(join(dir, "home"), { recursive: true });
   const env = agentEnv(mock, dir);
   const request = JSON.stringify({
@@ -707,21 +714,21 @@ async function claudeCode(mock: MockServer, worker: RunningWorker, key: string, 
     messages: [{ role: "user", content: "say hi" }],
   });
   // Direct: the sidecar's Runner in a process of its own, asked over local HTTP. Through the tunnel:
-  // the real sidecar connected to wrangler dev. Both timed to the answer's last byte, as a client
+  // the real sidecar connected to the Worker. Both timed to the answer's last byte, as a client
   // sees it; interleaved, so both see the same machine.
   const direct = await startRunnerServer(env);
   const sidecar = spawnTracked(join(ROOT, "src/sidecar/main.ts"), {
     ...env,
-    CCPROXY_URL: worker.url,
+    CCPROXY_URL: url,
     TUNNEL_SECRET,
     CC_SIDECAR_NAME: "bench",
   });
   try {
-    await waitForSidecars(worker, 1);
+    await waitForSidecars(url, 1);
     const r = await rounds(
       {
         direct: () => timed(direct.url, {}, request),
-        tunnel: () => timed(`${worker.url}/v1/messages`, { "x-api-key": key }, request),
+        tunnel: () => timed(`${url}/v1/messages`, { "x-api-key": key }, request),
       },
       N_AGENT,
       2,
@@ -731,7 +738,7 @@ async function claudeCode(mock: MockServer, worker: RunningWorker, key: string, 
     rows.push({
       metric: `    one real agent run ("say hi", claude CLI + mock) to the answer's last byte, p50 (n=${N_AGENT}, interleaved)`,
       direct: `${ms(pct(d, 50))} (Runner alone, own process)`,
-      ccproxy: `${ms(pct(t, 50))} (wrangler dev → tunnel → sidecar)`,
+      ccproxy: `${ms(pct(t, 50))} (${via} → tunnel → sidecar)`,
       added: ms(pct(t, 50) - pct(d, 50)),
       target: "",
     });
@@ -841,6 +848,9 @@ async function main(): Promise<void> {
     process.stderr.write("bench: streaming on bare workerd…\n");
     await streaming(mock, bare.url.ccproxy, bareKeys.key);
     await concurrentStreams(mock, bare.url.ccproxy, bareKeys.key, "on bare workerd");
+    process.stderr.write("bench: Claude Code mode on bare workerd…\n");
+    await tunnelRoundTrip(bare.url.ccproxy, bareKeys.key);
+    await claudeCode(mock, bare.url.ccproxy, bareKeys.key, dir, "bare workerd");
     process.stderr.write("bench: memory on bare workerd…\n");
     await bareMemory(bare, bareKeys.key, bareInspector);
     await bare.stop();
@@ -870,8 +880,8 @@ async function main(): Promise<void> {
     process.stderr.write("bench: 1,000 concurrent streams…\n");
     await concurrentStreams(mock, worker.url, keys.key, "via wrangler dev");
     process.stderr.write("bench: Claude Code mode…\n");
-    await tunnelRoundTrip(worker, keys.key);
-    await claudeCode(mock, worker, keys.key, dir);
+    await tunnelRoundTrip(worker.url, keys.key);
+    await claudeCode(mock, worker.url, keys.key, dir, "wrangler dev");
     process.stderr.write("bench: memory via wrangler dev…\n");
     await wranglerMemory(worker, keys.key, inspectorPort);
   } finally {
