@@ -112,6 +112,11 @@ export async function startBareWorkerd(opts: BareOptions): Promise<BareWorkerd> 
       host: "127.0.0.1",
       port: 0,
       resourcePersistencePath: join(opts.dir, "state"),
+      // Like wrangler dev --log-level warn: the Workers' warnings and errors on stderr, nothing on
+      // stdout (where the bench prints its table, or its JSON).
+      handleStructuredLogs: ({ level, message }: { level: string; message: string }) => {
+        if (level === "error" || level === "warn") process.stderr.write(`workerd: ${message}\n`);
+      },
       ...(opts.inspectorPort === undefined ? {} : { inspectorPort: opts.inspectorPort }),
       workers: [
         {
