@@ -1,7 +1,7 @@
 // `npm start` with the upstream credential only in .dev.vars (not in the shell): the Worker gets it
 // through wrangler, and the local sidecar's agent must get it too, or Claude Code mode is online in
 // name only. The "real" upstream here is a mock that accepts that one key and nothing else.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/lib/stack.ts";
 import { type MockServer, startMock } from "../../src/mock/server.ts";
+import { startStack } from "../support/npm-start.ts";
 
 const DEV_VARS_KEY = "sk-ant-only-in-dev-vars";
 let mock: MockServer;
@@ -37,34 +38,10 @@ describe("npm start with the API key in .dev.vars only", () => {
   }, async () => {
     const devVars = join(dir, ".dev.vars");
     writeFileSync(devVars, `ANTHROPIC_API_KEY="${DEV_VARS_KEY}"\nANTHROPIC_BASE_URL=${mock.url}\n`);
-    const env: Record<string, string | undefined> = {
-      ...process.env,
-      CCPROXY_STATE_DIR: join(dir, "state"),
-      CCPROXY_DEV_VARS: devVars,
-      HOME: dir,
-    };
-    delete env.ANTHROPIC_API_KEY;
-    delete env.ANTHROPIC_BASE_URL;
     const port = await freePort();
-    const child = spawn(process.execPath, ["scripts/start.ts", "--port", String(port)], {
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    let out = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr?.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
+    const { child, output } = await startStack({ port, stateDir: join(dir, "state"), devVars });
     try {
-      const deadline = Date.now() + 120_000;
-      while (!out.includes("Press Ctrl-C")) {
-        if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${out}`);
-        if (Date.now() > deadline) throw new Error(`npm start did not come up:\n${out}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      const out = output();
       expect(out).not.toContain("OFFLINE DEMO MODE");
       const key = /export ANTHROPIC_API_KEY=(ccp_\w+)/.exec(out)?.[1] ?? "";
       const before = mock.requests.length;

@@ -1,7 +1,7 @@
 // `npm start` as a new user runs it: no ANTHROPIC_API_KEY, so the offline demo; the printed env lines
 // work for both modes; Ctrl-C leaves no process behind (wrangler and the sidecar run in their own
 // process groups, so every process start.ts started is tracked by PID); a restart keeps the dev key.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,46 +9,13 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/lib/stack.ts";
+import { type StartedStack as Started, startStack } from "../support/npm-start.ts";
 
 const stateDir = mkdtempSync(join(tmpdir(), "ccproxy-start-"));
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-}
-
-async function start(port: number, devVars: string): Promise<Started> {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    CCPROXY_STATE_DIR: stateDir,
-    // Not the repo's .dev.vars: a developer's real key there would make this an online start.
-    CCPROXY_DEV_VARS: devVars,
-    HOME: stateDir,
-  };
-  delete env.ANTHROPIC_API_KEY;
-  delete env.ANTHROPIC_BASE_URL;
-  delete env.ADMIN_TOKEN;
-  delete env.TUNNEL_SECRET;
-  const child = spawn(process.execPath, ["scripts/start.ts", "--port", String(port)], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  const deadline = Date.now() + 120_000;
-  while (!out.includes("Press Ctrl-C")) {
-    if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`npm start did not come up:\n${out}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { child, output: () => out };
+function start(port: number, devVars: string): Promise<Started> {
+  return startStack({ port, stateDir, devVars });
 }
 
 /** pid → [parent pid, start time] for every process on the machine, from /proc. */
