@@ -4,13 +4,12 @@
 // floors any Worker pays: one that only answers "ok", one that only forwards to the upstream. Each
 // Worker gets its own socket, so a request meets workerd and the Worker and nothing else.
 
-import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
-import { ROOT } from "./stack.ts";
+import { ROOT, runWrangler } from "./stack.ts";
 
 /** The Workers every bare workerd runs, by name. */
 export type BareWorker = "ccproxy" | "ok" | "forward";
@@ -50,27 +49,8 @@ async function miniflareModule(): Promise<MiniflareModule> {
 }
 
 /** `wrangler deploy --dry-run --outdir <dir>`: the bundle wrangler would upload, as <dir>/index.js. */
-function bundle(outDir: string): Promise<void> {
-  const require = createRequire(join(ROOT, "package.json"));
-  const bin = join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [bin, "deploy", "--dry-run", "--outdir", outDir], {
-      cwd: ROOT,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", CI: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on("error", fail);
-    child.on("exit", (code) =>
-      code === 0 ? done() : fail(new Error(`wrangler deploy --dry-run failed:\n${out}`)),
-    );
-  });
+async function bundle(outDir: string): Promise<void> {
+  await runWrangler(["deploy", "--dry-run", "--outdir", outDir], { NO_COLOR: "1", CI: "1" });
 }
 
 const OK_WORKER = 'export default { fetch() { return new Response("ok"); } };';

@@ -33,7 +33,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function run(args: string[], env: Record<string, string>): Promise<string> {
+/** Runs wrangler (quiet, offline) to its end; resolves with its output, rejects with it on failure. */
+export function runWrangler(args: string[], env: Record<string, string> = {}): Promise<string> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [wranglerBin(), ...args], {
       cwd: ROOT,
@@ -58,7 +59,7 @@ function run(args: string[], env: Record<string, string>): Promise<string> {
 export async function migrateLocal(persistDir?: string): Promise<void> {
   const args = ["d1", "migrations", "apply", "DB", "--local"];
   if (persistDir) args.push("--persist-to", persistDir);
-  await run(args, { CI: "1" });
+  await runWrangler(args, { CI: "1" });
 }
 
 export interface WorkerOptions {
