@@ -1,6 +1,7 @@
 // The sidecar's configuration, read once from its environment into a frozen object: where the Worker
-// is, the tunnel secret, which keys it serves (a personal sidecar), its name and id, plus the
-// operator's run policy (policy.ts). Fails fast with a message naming the variable, never a secret.
+// is, how it proves itself (TUNNEL_SECRET, or its owner's CCProxy key for a personal sidecar), which
+// keys it serves, its name and id, plus the operator's run policy (policy.ts). Fails fast with a
+// message naming the variable, never a secret.
 
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
@@ -11,7 +12,13 @@ import { type Policy, parsePolicy } from "./policy.ts";
 export interface SidecarConfig {
   /** `ws(s)://<worker>/tunnel`, from CCPROXY_URL. */
   readonly tunnelUrl: string;
-  readonly secret: string;
+  /**
+   * TUNNEL_SECRET (the operator's: shared or personal sidecars), or CCPROXY_KEY: a personal sidecar
+   * that proves its owner's CCProxy key and serves that key only, without the team's tunnel secret.
+   */
+  readonly credential:
+    | { readonly kind: "tunnel"; readonly secret: string }
+    | { readonly kind: "key"; readonly key: string };
   /** CC_SERVE_KEYS: the key ids this personal sidecar serves exclusively; undefined = shared. */
   readonly serveKeys: readonly string[] | undefined;
   /** CC_SIDECAR_NAME (default: the host name), for logs on both sides. */
@@ -36,12 +43,7 @@ const SIDECAR_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 export function loadSidecarConfig(env: Record<string, string | undefined>): SidecarConfig {
   const tunnelUrl = parseUrl(env.CCPROXY_URL);
-  const secret = env.TUNNEL_SECRET?.trim() ?? "";
-  if (secret === "") throw new ConfigError("TUNNEL_SECRET is not set (the Worker's TUNNEL_SECRET secret).");
-  if (!isUsableSecret(secret))
-    throw new ConfigError(
-      `TUNNEL_SECRET must be at least ${MIN_SECRET_LENGTH} characters (generate one with \`openssl rand -base64 32\`).`,
-    );
+  const credential = parseCredential(env);
   let policy: Policy;
   try {
     policy = parsePolicy(env);
@@ -50,9 +52,13 @@ export function loadSidecarConfig(env: Record<string, string | undefined>): Side
   }
   const name = (nonEmpty(env.CC_SIDECAR_NAME) ?? hostname()).slice(0, 128) || "sidecar";
   const serveKeys = parseServeKeys(env.CC_SERVE_KEYS);
+  if (credential.kind === "key" && serveKeys !== undefined)
+    throw new ConfigError(
+      "CC_SERVE_KEYS is not used with CCPROXY_KEY: such a sidecar serves exactly the key it was given",
+    );
   return Object.freeze({
     tunnelUrl,
-    secret,
+    credential: Object.freeze(credential),
     serveKeys: serveKeys === undefined ? undefined : Object.freeze(serveKeys),
     name,
     sidecarId: parseSidecarId(env.CC_SIDECAR_ID, name, policy.workspaceRoot),
@@ -83,6 +89,31 @@ export function parseUrl(raw: string | undefined): string {
   const path = url.pathname.replace(/\/+$/, "");
   url.pathname = path.endsWith("/tunnel") ? path : `${path}/tunnel`;
   return `${scheme}//${url.host}${url.pathname}`;
+}
+
+function parseCredential(env: Record<string, string | undefined>): SidecarConfig["credential"] {
+  const secret = nonEmpty(env.TUNNEL_SECRET);
+  const key = nonEmpty(env.CCPROXY_KEY);
+  if (secret !== undefined && key !== undefined)
+    throw new ConfigError(
+      "set TUNNEL_SECRET (an operator's sidecar) or CCPROXY_KEY (a personal sidecar for your own key), not both",
+    );
+  if (key !== undefined) {
+    if (!/^ccp_[A-Za-z0-9]{16,128}$/.test(key))
+      throw new ConfigError(
+        "CCPROXY_KEY must be a CCProxy key (ccp_…), as `npx ccproxy keys create` printed it",
+      );
+    return { kind: "key", key };
+  }
+  if (secret === undefined)
+    throw new ConfigError(
+      "TUNNEL_SECRET is not set (the Worker's TUNNEL_SECRET secret); or set CCPROXY_KEY to run a personal sidecar for your own key",
+    );
+  if (!isUsableSecret(secret))
+    throw new ConfigError(
+      `TUNNEL_SECRET must be at least ${MIN_SECRET_LENGTH} characters (generate one with \`openssl rand -base64 32\`).`,
+    );
+  return { kind: "tunnel", secret };
 }
 
 function parseServeKeys(raw: string | undefined): string[] | undefined {

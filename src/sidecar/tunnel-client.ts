@@ -177,7 +177,9 @@ export class TunnelClient {
           if (step.byPeer)
             this.#opts.log(
               step.reason === "wrong_secret"
-                ? "the Worker refused this sidecar: TUNNEL_SECRET does not match the Worker's (or the Worker has none)"
+                ? this.#hello.credential === "key"
+                  ? "the Worker refused this sidecar: it does not accept CCPROXY_KEY"
+                  : "the Worker refused this sidecar: TUNNEL_SECRET does not match the Worker's (or the Worker has none)"
                 : `the Worker refused this sidecar: ${step.reason} (${step.message})`,
             );
           else this.#opts.log(`refused the Worker at ${url}: ${step.reason} (${step.message})`);

@@ -64,6 +64,29 @@ describe("Claude Code mode tunnel, end to end", () => {
     expect(s.lines.join("\n")).not.toContain("a-wrong-tunnel-secret");
   });
 
+  it("runs a personal sidecar on its owner's CCProxy key alone (no TUNNEL_SECRET), for that key only", async () => {
+    const owner = await newKey();
+    const other = await newKey();
+    const s = scripted({ TUNNEL_SECRET: "", CCPROXY_KEY: owner.key, CC_SIDECAR_NAME: `e2e-own-${owner.id}` });
+    await s.waitForLine(new RegExp(`connected to ws://.* \\(personal: ${owner.id}, `));
+    const res = await ask(owner.key, "[[script:stream count=2 delay=10]]");
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("chunk 2 ");
+    await s.waitForLine(/run req_/);
+    // Another key's request never reaches it (a shared sidecar or a 503, never this one).
+    const before = s.lines.filter((l) => /run req_/.test(l)).length;
+    await (await ask(other.key, "[[script:stream count=1 delay=10]]")).arrayBuffer();
+    expect(s.lines.filter((l) => /run req_/.test(l)).length).toBe(before);
+    expect(s.lines.join("\n")).not.toContain(owner.key);
+  });
+
+  it("refuses to start a personal sidecar whose CCPROXY_KEY the Worker does not know", async () => {
+    const s = scripted({ TUNNEL_SECRET: "", CCPROXY_KEY: "ccp_0123456789abcdefghijABCDEFGHIJ01" });
+    await s.waitForLine(/refused CCPROXY_KEY \(401: unknown, revoked or expired\)/);
+    expect(await s.exited).toBe(2);
+    expect(s.lines.join("\n")).not.toContain("ccp_0123456789abcdefghij");
+  });
+
   it("streams each event to the client as the sidecar writes it", async () => {
     const { key, sidecar } = await personal();
     const t0 = Date.now();

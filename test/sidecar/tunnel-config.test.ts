@@ -37,6 +37,33 @@ describe("sidecar config", () => {
     }
   });
 
+  it("takes CCPROXY_KEY instead of TUNNEL_SECRET for a personal sidecar, never both, and never repeats it", () => {
+    const key = "ccp_0123456789abcdefghijABCDEFGHIJ01";
+    const { TUNNEL_SECRET: _, ...noSecret } = base;
+    expect(loadSidecarConfig({ ...noSecret, CCPROXY_KEY: key }).credential).toEqual({ kind: "key", key });
+    expect(loadSidecarConfig(base).credential).toEqual({ kind: "tunnel", secret: SECRET });
+    const refusals: [Record<string, string>, RegExp][] = [
+      [{ ...base, CCPROXY_KEY: key }, /not both/],
+      [
+        { ...noSecret, CCPROXY_KEY: key, CC_SERVE_KEYS: "key_other" },
+        /CC_SERVE_KEYS is not used with CCPROXY_KEY/,
+      ],
+      [{ ...noSecret, CCPROXY_KEY: "sk-ant-api03-notaccproxykey" }, /must be a CCProxy key/],
+      [noSecret, /TUNNEL_SECRET is not set.*CCPROXY_KEY/],
+    ];
+    for (const [env, message] of refusals) {
+      try {
+        loadSidecarConfig(env);
+        expect.unreachable();
+      } catch (e) {
+        expect(String(e)).toMatch(message);
+        expect(String(e)).not.toContain(key);
+        expect(String(e)).not.toContain(SECRET);
+        expect(String(e)).not.toContain("notaccproxykey");
+      }
+    }
+  });
+
   it("reads serve keys, and refuses a key secret given instead of a key id", () => {
     const c = loadSidecarConfig({ ...base, CC_SERVE_KEYS: " key_a, key_b ,key_a," });
     expect(c.serveKeys).toEqual(["key_a", "key_b"]);

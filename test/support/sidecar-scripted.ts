@@ -109,4 +109,4 @@ const service: Service = {
   drain: () => (active === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve))),
 };
 
-runSidecar(configOrExit(process.env), service);
+void runSidecar(configOrExit(process.env), service);

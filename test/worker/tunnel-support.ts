@@ -39,7 +39,7 @@ export interface TestSidecar {
 
 export type DialResult =
   | { ok: true; sidecar: TestSidecar }
-  | { ok: false; reason: RejectReason; byPeer: boolean; closeCode: number };
+  | { ok: false; reason: RejectReason; byPeer: boolean; message: string; closeCode: number };
 
 export interface DialOptions {
   secret?: string;
@@ -100,7 +100,13 @@ export async function dial(opts: DialOptions = {}): Promise<DialResult> {
       auth = step.frame;
       ws.send(encodeFrame(step.frame));
     } else if (step.kind === "failed") {
-      settle({ ok: false, reason: step.reason, byPeer: step.byPeer, closeCode: await closed });
+      settle({
+        ok: false,
+        reason: step.reason,
+        byPeer: step.byPeer,
+        message: step.message,
+        closeCode: await closed,
+      });
     } else if (step.kind === "ready") {
       link = new TunnelLink({
         role: "sidecar",

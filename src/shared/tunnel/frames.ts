@@ -128,6 +128,13 @@ export interface HelloFrame {
   maxConcurrent: number;
   /** Key ids this sidecar serves exclusively (a personal sidecar). Absent: a shared sidecar. */
   serveKeys?: string[];
+  /**
+   * How the sidecar proves itself. Absent: it knows TUNNEL_SECRET (an operator's sidecar, shared or
+   * personal). `"key"`: a personal sidecar proving its owner's CCProxy key instead — the MAC is keyed
+   * with the key's SHA-256 (hex), `serveKeys` names exactly that key's id, and `sidecarId` starts with
+   * `<key id>:` — so a key holder can serve only their own key and replace only their own sidecars.
+   */
+  credential?: "key";
   /** What this sidecar supports (FEATURES; unknown names ignored). Not bound by the MAC: it only
    * says which optional frames the sidecar sends, which changes nothing the secret protects. */
   features?: string[];
@@ -297,21 +304,29 @@ const headers = z
   )
   .max(MAX_HEADERS);
 
-const helloSchema: z.ZodType<HelloFrame> = z.object({
-  type: z.literal("hello"),
-  sidecarId: id,
-  name: z.string().min(1).max(128),
-  version: z.string().min(1).max(64),
-  maxConcurrent: z.number().int().min(1).max(MAX_CONCURRENT),
-  // At least one key when present: "absent" (shared) and "empty" must not mean different things.
-  serveKeys: z
-    .array(id)
-    .min(1)
-    .max(MAX_SERVE_KEYS)
-    .refine((keys) => new Set(keys).size === keys.length, "duplicate key id")
-    .exactOptional(),
-  features: z.array(z.string().max(64)).max(MAX_FEATURES).exactOptional(),
-});
+const helloSchema: z.ZodType<HelloFrame> = z
+  .object({
+    type: z.literal("hello"),
+    sidecarId: id,
+    name: z.string().min(1).max(128),
+    version: z.string().min(1).max(64),
+    maxConcurrent: z.number().int().min(1).max(MAX_CONCURRENT),
+    // At least one key when present: "absent" (shared) and "empty" must not mean different things.
+    serveKeys: z
+      .array(id)
+      .min(1)
+      .max(MAX_SERVE_KEYS)
+      .refine((keys) => new Set(keys).size === keys.length, "duplicate key id")
+      .exactOptional(),
+    credential: z.literal("key").exactOptional(),
+    features: z.array(z.string().max(64)).max(MAX_FEATURES).exactOptional(),
+  })
+  .refine(
+    (h) =>
+      h.credential === undefined ||
+      (h.serveKeys?.length === 1 && h.sidecarId.startsWith(`${h.serveKeys[0]}:`)),
+    'a sidecar with credential "key" serves exactly its key (serveKeys: [id]) under a sidecarId starting with "<id>:"',
+  );
 
 const schemas = {
   hello: helloSchema,

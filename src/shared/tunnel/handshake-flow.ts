@@ -47,6 +47,16 @@ export function rejectFrame(reason: RejectReason, message: string = REJECT_MESSA
   return { type: "reject", reason, message };
 }
 
+/**
+ * What the Worker knows of the key a sidecar with credential "key" names: the secret its MACs use
+ * (the key's SHA-256 hex), and why the key may not have a sidecar (revoked, expired, no Claude Code
+ * mode), checked only after the MAC proved the sidecar holds the key. Null: no such key.
+ */
+export interface KeyCredential {
+  secret: string;
+  refusal: string | null;
+}
+
 /** The Worker's side. Send `challenge` as soon as the socket is accepted. */
 export class ServerHandshake {
   readonly challenge: ChallengeFrame;
@@ -54,14 +64,24 @@ export class ServerHandshake {
   readonly deadline: number;
   readonly #issued: IssuedChallenge;
   readonly #secret: string | undefined;
+  readonly #keyCredential: ((keyId: string) => Promise<KeyCredential | null>) | undefined;
   readonly #host: string;
   readonly #linkId: string;
   readonly #now: () => number;
   #hello: HelloFrame | undefined;
   #state: "await_hello" | "await_auth" | "verifying" | "done" = "await_hello";
 
-  constructor(opts: { secret: string | undefined; host: string; linkId: string; now?: () => number }) {
+  constructor(opts: {
+    /** TUNNEL_SECRET. */
+    secret: string | undefined;
+    /** Looks up the key a sidecar with credential "key" names; absent: such sidecars are refused. */
+    keyCredential?: (keyId: string) => Promise<KeyCredential | null>;
+    host: string;
+    linkId: string;
+    now?: () => number;
+  }) {
     this.#secret = opts.secret;
+    this.#keyCredential = opts.keyCredential;
     this.#host = opts.host;
     this.#linkId = opts.linkId;
     this.#now = opts.now ?? Date.now;
@@ -98,7 +118,16 @@ export class ServerHandshake {
 
   async #verify(auth: AuthFrame, hello: HelloFrame): Promise<ServerStep> {
     this.#state = "verifying";
-    const verdict = await verifyAnswer(this.#secret, this.#issued, auth, hello, {
+    let secret = this.#secret;
+    let refusal: string | null = null;
+    if (hello.credential === "key") {
+      const keyId = hello.serveKeys?.[0];
+      const found =
+        keyId === undefined || this.#keyCredential === undefined ? null : await this.#keyCredential(keyId);
+      secret = found?.secret;
+      refusal = found?.refusal ?? null;
+    }
+    const verdict = await verifyAnswer(secret, this.#issued, auth, hello, {
       host: this.#host,
       now: this.#now(),
     });
@@ -106,8 +135,10 @@ export class ServerHandshake {
     // that refusal was already returned to the caller, so there is nothing more to send.
     if (this.#state !== "verifying") return { kind: "wait" };
     if (!verdict.ok) return this.#reject(verdict.reason);
-    if (!isUsableSecret(this.#secret)) return this.#reject("wrong_secret");
-    const reply = await createWelcome(this.#secret, auth, hello, { host: this.#host, linkId: this.#linkId });
+    if (!isUsableSecret(secret)) return this.#reject("wrong_secret");
+    // Only a sidecar that proved it holds the key learns why the key may not have one.
+    if (refusal !== null) return this.#reject("policy", refusal);
+    const reply = await createWelcome(secret, auth, hello, { host: this.#host, linkId: this.#linkId });
     if (this.#state !== "verifying") return { kind: "wait" };
     this.#state = "done";
     return { kind: "accept", hello, reply: { ...reply, features: [...FEATURES] } };

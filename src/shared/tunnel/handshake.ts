@@ -8,6 +8,7 @@
 // The auth string binds the protocol version, the host the sidecar dialed, both nonces and every
 // hello field, so an answer is good for one connection, one hello and one Worker host only.
 
+import { sha256Hex } from "../ids.ts";
 import { fromBase64url, randomBase64url, toBase64url } from "./base64url.ts";
 import {
   type AuthFrame,
@@ -45,6 +46,14 @@ export interface PendingWelcome {
   readonly sidecarId: string;
   readonly sentAt: number;
   spent: boolean;
+}
+
+/**
+ * What a personal sidecar with credential "key" keys its MACs with: the SHA-256 (hex) of its owner's
+ * CCProxy key, which the Worker holds in D1 (it never stores the key itself).
+ */
+export function keyCredentialSecret(key: string): Promise<string> {
+  return sha256Hex(key);
 }
 
 export function isUsableSecret(secret: string | undefined): secret is string {
@@ -177,6 +186,8 @@ function authMessage(host: string, challenge: ChallengeFrame, sidecarNonce: stri
       hello.version,
       hello.maxConcurrent,
       hello.serveKeys ?? null,
+      // Only when present, so the MAC of a TUNNEL_SECRET sidecar is what it always was.
+      ...(hello.credential === undefined ? [] : [hello.credential]),
     ]),
   );
 }

@@ -121,6 +121,18 @@ export async function findKeyIdByHash(db: D1Database, keyHash: string): Promise<
   return db.prepare("SELECT id FROM keys WHERE key_hash = ?").bind(keyHash).first<string>("id");
 }
 
+/** A key's record and its stored hash: what a personal sidecar authenticating by key is checked against. */
+export async function getKeyWithHash(
+  db: D1Database,
+  id: string,
+): Promise<{ record: KeyRecord; keyHash: string } | null> {
+  const row = await db
+    .prepare(`SELECT ${COLUMNS}, key_hash FROM keys WHERE id = ?`)
+    .bind(id)
+    .first<KeyRow & { key_hash: string }>();
+  return row ? { record: fromRow(row), keyHash: row.key_hash } : null;
+}
+
 export type KeyPatch = Optional<Omit<NewKey, "name"> & { name: string }>;
 
 /** Applies the fields present in `patch`; `null` clears a nullable field. Returns the new record. */

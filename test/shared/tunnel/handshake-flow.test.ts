@@ -49,6 +49,59 @@ function reply(step: ServerStep): Frame {
   return step.reply;
 }
 
+describe('a personal sidecar proving its key (credential "key")', () => {
+  const KEY_SECRET = "a-key-hash-standing-in-for-the-sha256-hex-of-a-key";
+  const byKey: HelloFrame = {
+    ...HELLO,
+    credential: "key",
+    serveKeys: ["key_anna"],
+    sidecarId: "key_anna:box",
+  };
+  const keyServer = (found: { secret: string; refusal: string | null } | null, asked: string[] = []) =>
+    new ServerHandshake({
+      secret: undefined,
+      keyCredential: async (id) => {
+        asked.push(id);
+        return found;
+      },
+      host: HOST,
+      linkId: "link-1",
+    });
+  const run = async (s: ServerHandshake, secret = KEY_SECRET) => {
+    const c = new ClientHandshake({ secret, host: HOST, hello: byKey });
+    await s.receive(wire(c.hello));
+    const step = await s.receive(wire(sent(await c.receive(wire(s.challenge)))));
+    return { step, c };
+  };
+
+  it("is accepted on its key's hash even where no TUNNEL_SECRET is configured, and checks the welcome", async () => {
+    const asked: string[] = [];
+    const { step, c } = await run(keyServer({ secret: KEY_SECRET, refusal: null }, asked));
+    expect(asked).toEqual(["key_anna"]);
+    expect(step.kind).toBe("accept");
+    expect((await c.receive(wire(reply(step)))).kind).toBe("ready");
+  });
+
+  it("is refused as wrong_secret for an unknown key or another key's hash", async () => {
+    expect((await run(keyServer(null))).step).toMatchObject({ kind: "reject", reason: "wrong_secret" });
+    expect(
+      (await run(keyServer({ secret: KEY_SECRET, refusal: null }), `${KEY_SECRET}-other`)).step,
+    ).toMatchObject({ kind: "reject", reason: "wrong_secret" });
+  });
+
+  it("learns why its key may not have a sidecar only after proving it holds the key", async () => {
+    const refused = { secret: KEY_SECRET, refusal: "this CCProxy key has been revoked" };
+    expect((await run(keyServer(refused))).step).toMatchObject({
+      kind: "reject",
+      reason: "policy",
+      reply: { message: "this CCProxy key has been revoked" },
+    });
+    const blind = await run(keyServer(refused), `${KEY_SECRET}-guess`);
+    expect(blind.step).toMatchObject({ kind: "reject", reason: "wrong_secret" });
+    expect(JSON.stringify(blind.step)).not.toContain("revoked");
+  });
+});
+
 describe("a full handshake", () => {
   it("connects an honest sidecar to an honest Worker", async () => {
     const s = server();

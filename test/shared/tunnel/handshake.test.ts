@@ -242,7 +242,17 @@ describe("the Worker refuses", () => {
     ["name changed", { ...HELLO, name: "mallory" }],
     ["version changed", { ...HELLO, version: "9.9.9" }],
     ["maxConcurrent changed", { ...HELLO, maxConcurrent: 1000 }],
+    ["credential added", { ...HELLO, credential: "key" }],
   ];
+  it("credential removed after signing (a key-credential answer never passes as a TUNNEL_SECRET one)", async () => {
+    const byKey: HelloFrame = { ...HELLO, credential: "key" };
+    const { issued, auth } = await exchange(byKey);
+    expect(await verifyAnswer(SECRET, issued, auth, HELLO, { host: HOST, now: T0 })).toEqual({
+      ok: false,
+      reason: "wrong_secret",
+    });
+  });
+
   it.each(tampered)("hello fields altered after signing (%s)", async (_name, altered) => {
     const { issued, auth } = await exchange(HELLO);
     expect(await verifyAnswer(SECRET, issued, auth, altered, { host: HOST, now: T0 })).toEqual({

@@ -21,6 +21,7 @@ import {
   isUsableSecret,
   KEEPALIVE_PING,
   KEEPALIVE_PONG,
+  type KeyCredential,
   lists,
   MIN_SECRET_LENGTH,
   type OutgoingRequest,
@@ -32,6 +33,7 @@ import {
   TunnelLink,
 } from "../../../shared/tunnel/index.ts";
 import { loadConfig } from "../../env.ts";
+import { getKeyWithHash } from "../../storage/keys.ts";
 import { PersonalKeys } from "./personal.ts";
 import { Registry, type Sidecar } from "./registry.ts";
 import { relayBody } from "./relay.ts";
@@ -112,6 +114,7 @@ export class TunnelHub extends DurableObject<Env> {
     const peer = request.headers.get("cf-connecting-ip") ?? "unknown address";
     const handshake = new ServerHandshake({
       secret: this.#secret(peer),
+      keyCredential: (keyId) => this.#keyCredential(keyId),
       host: new URL(request.url).host,
       linkId,
     });
@@ -217,7 +220,9 @@ export class TunnelHub extends DurableObject<Env> {
     this.#conns.delete(conn.ws);
     const who = conn.hello === null ? "a sidecar" : `sidecar ${describe(conn.hello)}`;
     const why =
-      reason === "wrong_secret" && !isUsableSecret(loadConfig(this.env).tunnelSecret)
+      reason === "wrong_secret" &&
+      conn.hello?.credential === undefined &&
+      !isUsableSecret(loadConfig(this.env).tunnelSecret)
         ? "wrong_secret (no usable TUNNEL_SECRET is configured here)"
         : reason;
     log(`refused ${who} from ${conn.peer}: ${why}`);
@@ -260,7 +265,12 @@ export class TunnelHub extends DurableObject<Env> {
         this.#forget(staleConn.ws, "replaced by a newer connection");
       }
       this.#personal.bind(hello.sidecarId, hello.name, hello.serveKeys);
-      const serves = hello.serveKeys === undefined ? "shared" : `personal, ${hello.serveKeys.length} key(s)`;
+      const serves =
+        hello.serveKeys === undefined
+          ? "shared"
+          : hello.credential === "key"
+            ? `personal, by its owner's key ${hello.serveKeys[0]}`
+            : `personal, ${hello.serveKeys.length} key(s)`;
       log(
         `sidecar ${describe(hello)} connected from ${att.peer} as ${linkId} (${serves}, up to ${hello.maxConcurrent} concurrent, v${hello.version})`,
       );
@@ -330,13 +340,27 @@ export class TunnelHub extends DurableObject<Env> {
       await this.ctx.storage.setAlarm(Math.max(next, Date.now() + 1000));
   }
 
+  /** A personal sidecar authenticating with its owner's CCProxy key: the key's hash, and whether it may. */
+  async #keyCredential(keyId: string): Promise<KeyCredential | null> {
+    const found = await getKeyWithHash(this.env.DB, keyId);
+    if (found === null) return null;
+    const { record, keyHash } = found;
+    let refusal: string | null = null;
+    if (record.revoked_at !== null) refusal = "this CCProxy key has been revoked";
+    else if (record.expires_at !== null && Date.parse(record.expires_at) <= Date.now())
+      refusal = `this CCProxy key expired at ${record.expires_at}`;
+    else if (!record.modes.includes("claude-code"))
+      refusal = "this CCProxy key may not use Claude Code mode, so it cannot have a sidecar";
+    return { secret: keyHash, refusal };
+  }
+
   #secret(peer: string): string | undefined {
     const secret = loadConfig(this.env).tunnelSecret;
     if (!isUsableSecret(secret))
       log(
         secret === undefined
-          ? `TUNNEL_SECRET is not set: every sidecar is refused (dial from ${peer})`
-          : `TUNNEL_SECRET is shorter than ${MIN_SECRET_LENGTH} characters: every sidecar is refused (dial from ${peer})`,
+          ? `TUNNEL_SECRET is not set: only sidecars proving a CCProxy key are accepted (dial from ${peer})`
+          : `TUNNEL_SECRET is shorter than ${MIN_SECRET_LENGTH} characters: only sidecars proving a CCProxy key are accepted (dial from ${peer})`,
       );
     return secret;
   }
