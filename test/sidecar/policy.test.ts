@@ -106,6 +106,7 @@ describe("parsePolicy", () => {
       LC_ALL: "C",
       TUNNEL_SECRET: "s3cret",
       CCPROXY_URL: "https://proxy",
+      CCPROXY_KEY: "ccp_personalsidecarownerkey0123456",
       ADMIN_TOKEN: "adm",
       CC_ALLOWED_TOOLS: "Read",
       AWS_SECRET_ACCESS_KEY: "aws", // Bedrock auth for Claude Code
@@ -120,7 +121,7 @@ describe("parsePolicy", () => {
       LC_ALL: "C",
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
     });
-    for (const secret of ["TUNNEL_SECRET", "CCPROXY_URL", "ADMIN_TOKEN", "CC_ALLOWED_TOOLS"]) {
+    for (const secret of ["TUNNEL_SECRET", "CCPROXY_URL", "CCPROXY_KEY", "ADMIN_TOKEN", "CC_ALLOWED_TOOLS"]) {
       expect(p.agentEnv).not.toHaveProperty(secret);
     }
     const optIn = parsePolicy({ ...base, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "0" });
