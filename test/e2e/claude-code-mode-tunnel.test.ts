@@ -81,10 +81,10 @@ describe("Claude Code mode tunnel, end to end", () => {
   });
 
   it("refuses to start a personal sidecar whose CCPROXY_KEY the Worker does not know", async () => {
-    const s = scripted({ TUNNEL_SECRET: "", CCPROXY_KEY: "ccp_0123456789abcdefghijABCDEFGHIJ01" });
+    const s = scripted({ TUNNEL_SECRET: "", CCPROXY_KEY: "ccp_FakeKeyForTestsNotIssuedByAnyone" });
     await s.waitForLine(/refused CCPROXY_KEY \(401: unknown, revoked or expired\)/);
     expect(await s.exited).toBe(2);
-    expect(s.lines.join("\n")).not.toContain("ccp_0123456789abcdefghij");
+    expect(s.lines.join("\n")).not.toContain("FakeKeyForTestsNotIssued");
   });
 
   it("streams each event to the client as the sidecar writes it", async () => {

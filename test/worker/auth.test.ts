@@ -183,7 +183,7 @@ describe("keys", () => {
 
   it("bring your own seat: a byo key's own credential goes upstream untouched, only via x-ccproxy-key", async () => {
     const byo = await newKey({ byo: true });
-    const own = "sk-ant-oat01-users-own-subscription-token";
+    const own = "fake-user-oauth-token-for-byo-test";
     let testId = crypto.randomUUID();
     let res = await post(
       "/api/v1/messages",

@@ -6,7 +6,7 @@ import worker from "../../src/worker/index.ts";
 import { BASE } from "./helpers.ts";
 
 const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-const SECRET = "sk-ant-api03-misplaced-secret-value";
+const SECRET = "fake-misplaced-secret-value";
 
 afterEach(() => {
   vi.restoreAllMocks();
