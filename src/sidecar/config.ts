@@ -12,6 +12,8 @@ import { type Policy, parsePolicy } from "./policy.ts";
 export interface SidecarConfig {
   /** `ws(s)://<worker>/tunnel`, from CCPROXY_URL. */
   readonly tunnelUrl: string;
+  /** The Worker's HTTP base from CCPROXY_URL, no trailing slash (`GET <workerUrl>/v1/me`). */
+  readonly workerUrl: string;
   /**
    * TUNNEL_SECRET (the operator's: shared or personal sidecars), or CCPROXY_KEY: a personal sidecar
    * that proves its owner's CCProxy key and serves that key only, without the team's tunnel secret.
@@ -42,7 +44,7 @@ const KEY_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const SIDECAR_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 export function loadSidecarConfig(env: Record<string, string | undefined>): SidecarConfig {
-  const tunnelUrl = parseUrl(env.CCPROXY_URL);
+  const { http: workerUrl, tunnel: tunnelUrl } = parseWorkerUrl(env.CCPROXY_URL);
   const credential = parseCredential(env);
   let policy: Policy;
   try {
@@ -58,6 +60,7 @@ export function loadSidecarConfig(env: Record<string, string | undefined>): Side
     );
   return Object.freeze({
     tunnelUrl,
+    workerUrl,
     credential: Object.freeze(credential),
     serveKeys: serveKeys === undefined ? undefined : Object.freeze(serveKeys),
     name,
@@ -71,6 +74,11 @@ export function loadSidecarConfig(env: Record<string, string | undefined>): Side
 
 /** CCPROXY_URL (`https://ccproxy.example.workers.dev`) → `wss://ccproxy.example.workers.dev/tunnel`. */
 export function parseUrl(raw: string | undefined): string {
+  return parseWorkerUrl(raw).tunnel;
+}
+
+/** CCPROXY_URL → the Worker's HTTP base (no trailing slash) and its tunnel's WebSocket URL. */
+function parseWorkerUrl(raw: string | undefined): { http: string; tunnel: string } {
   const value = nonEmpty(raw);
   if (value === undefined)
     throw new ConfigError(
@@ -82,13 +90,15 @@ export function parseUrl(raw: string | undefined): string {
   } catch {
     throw new ConfigError(`CCPROXY_URL is not a URL: ${JSON.stringify(value)}`);
   }
-  const scheme = { "https:": "wss:", "http:": "ws:", "wss:": "wss:", "ws:": "ws:" }[url.protocol];
-  if (scheme === undefined) throw new ConfigError(`CCPROXY_URL must be an http(s) URL, got ${url.protocol}`);
+  const secure = { "https:": true, "wss:": true, "http:": false, "ws:": false }[url.protocol];
+  if (secure === undefined) throw new ConfigError(`CCPROXY_URL must be an http(s) URL, got ${url.protocol}`);
   if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "")
     throw new ConfigError("CCPROXY_URL must have no query, fragment or credentials");
-  const path = url.pathname.replace(/\/+$/, "");
-  url.pathname = path.endsWith("/tunnel") ? path : `${path}/tunnel`;
-  return `${scheme}//${url.host}${url.pathname}`;
+  const base = url.pathname.replace(/\/+$/, "").replace(/\/tunnel$/, "");
+  return {
+    http: `${secure ? "https" : "http"}://${url.host}${base}`,
+    tunnel: `${secure ? "wss" : "ws"}://${url.host}${base}/tunnel`,
+  };
 }
 
 function parseCredential(env: Record<string, string | undefined>): SidecarConfig["credential"] {

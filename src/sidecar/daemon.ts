@@ -49,9 +49,7 @@ export async function identify(config: SidecarConfig): Promise<Identity> {
         ...(config.serveKeys === undefined ? {} : { serveKeys: [...config.serveKeys] }),
       },
     };
-  const me = new URL(config.tunnelUrl);
-  me.protocol = me.protocol === "wss:" ? "https:" : "http:";
-  me.pathname = `${me.pathname.replace(/\/tunnel$/, "")}/v1/me`;
+  const me = new URL(`${config.workerUrl}/v1/me`);
   for (let attempt = 0; ; attempt++) {
     let res: Response;
     try {

@@ -21,6 +21,11 @@ describe("sidecar config", () => {
     expect(() => parseUrl("ftp://x")).toThrow(/http\(s\)/);
     expect(() => parseUrl("not a url")).toThrow(/not a URL/);
     expect(() => parseUrl("https://user:pw@x.example")).toThrow(/credentials/);
+    // Where a personal sidecar asks which key it has (GET <workerUrl>/v1/me): the same Worker, over HTTP.
+    const at = (u: string) => loadSidecarConfig({ ...base, CCPROXY_URL: u }).workerUrl;
+    expect(at("https://x.example/base/tunnel")).toBe("https://x.example/base");
+    expect(at("wss://x.example/tunnel")).toBe("https://x.example");
+    expect(at("http://127.0.0.1:8787/")).toBe("http://127.0.0.1:8787");
   });
 
   it("requires a TUNNEL_SECRET of at least 32 characters, and never repeats it", () => {
@@ -38,7 +43,7 @@ describe("sidecar config", () => {
   });
 
   it("takes CCPROXY_KEY instead of TUNNEL_SECRET for a personal sidecar, never both, and never repeats it", () => {
-    const key = "ccp_0123456789abcdefghijABCDEFGHIJ01";
+    const key = "ccp_FakeKeyForTestsNotIssuedByAnyone";
     const { TUNNEL_SECRET: _, ...noSecret } = base;
     expect(loadSidecarConfig({ ...noSecret, CCPROXY_KEY: key }).credential).toEqual({ kind: "key", key });
     expect(loadSidecarConfig(base).credential).toEqual({ kind: "tunnel", secret: SECRET });
@@ -48,7 +53,7 @@ describe("sidecar config", () => {
         { ...noSecret, CCPROXY_KEY: key, CC_SERVE_KEYS: "key_other" },
         /CC_SERVE_KEYS is not used with CCPROXY_KEY/,
       ],
-      [{ ...noSecret, CCPROXY_KEY: "sk-ant-api03-notaccproxykey" }, /must be a CCProxy key/],
+      [{ ...noSecret, CCPROXY_KEY: "not-a-ccproxy-key-notaccproxykey" }, /must be a CCProxy key/],
       [noSecret, /TUNNEL_SECRET is not set.*CCPROXY_KEY/],
     ];
     for (const [env, message] of refusals) {

@@ -12,7 +12,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { ErrorCode } from "../../shared/errors.ts";
 import { randomBase62 } from "../../shared/ids.ts";
-import { getKey, type KeyRecord, type Mode, modelAllowed } from "../storage/keys.ts";
+import { getKey, type KeyRecord, keyUnusable, type Mode, modelAllowed } from "../storage/keys.ts";
 import { type Budget, checkBudget } from "./budget.ts";
 import { MINUTE_MS, nextDay, nextMonth, utcDay, utcMonth } from "./periods.ts";
 
@@ -208,16 +208,8 @@ export class KeyGuard extends DurableObject<Env> {
   /** Revoked, expired, mode, model and unmetered calls: the checks that need no counting. */
   #refusal(record: KeyRecord | null, req: AdmitRequest): AdmitResult | null {
     if (record === null) return { ok: false, code: "authentication", message: "invalid CCProxy key" };
-    if (record.revoked_at !== null) {
-      return { ok: false, code: "authentication", message: "this CCProxy key has been revoked" };
-    }
-    if (record.expires_at !== null && Date.parse(record.expires_at) <= Date.now()) {
-      return {
-        ok: false,
-        code: "authentication",
-        message: `this CCProxy key expired at ${record.expires_at}`,
-      };
-    }
+    const unusable = keyUnusable(record);
+    if (unusable !== null) return { ok: false, code: "authentication", message: unusable };
     if (req.mode !== null && !record.modes.includes(req.mode)) {
       const hint = req.mode === "api" ? "API mode (/api/...)" : "Claude Code mode (/v1/..., /cc/...)";
       return { ok: false, code: "permission", message: `this key is not allowed to use ${hint}` };

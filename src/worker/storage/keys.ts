@@ -117,6 +117,14 @@ export async function getKey(db: D1Database, id: string): Promise<KeyRecord | nu
   return row ? fromRow(row) : null;
 }
 
+/** Why a key may not be used at all any more (revoked, expired), or null. Mode and model are per request. */
+export function keyUnusable(record: KeyRecord, now: number = Date.now()): string | null {
+  if (record.revoked_at !== null) return "this CCProxy key has been revoked";
+  if (record.expires_at !== null && Date.parse(record.expires_at) <= now)
+    return `this CCProxy key expired at ${record.expires_at}`;
+  return null;
+}
+
 export async function findKeyIdByHash(db: D1Database, keyHash: string): Promise<string | null> {
   return db.prepare("SELECT id FROM keys WHERE key_hash = ?").bind(keyHash).first<string>("id");
 }

@@ -33,7 +33,7 @@ import {
   TunnelLink,
 } from "../../../shared/tunnel/index.ts";
 import { loadConfig } from "../../env.ts";
-import { getKeyWithHash } from "../../storage/keys.ts";
+import { getKeyWithHash, keyUnusable } from "../../storage/keys.ts";
 import { PersonalKeys } from "./personal.ts";
 import { Registry, type Sidecar } from "./registry.ts";
 import { relayBody } from "./relay.ts";
@@ -345,12 +345,11 @@ export class TunnelHub extends DurableObject<Env> {
     const found = await getKeyWithHash(this.env.DB, keyId);
     if (found === null) return null;
     const { record, keyHash } = found;
-    let refusal: string | null = null;
-    if (record.revoked_at !== null) refusal = "this CCProxy key has been revoked";
-    else if (record.expires_at !== null && Date.parse(record.expires_at) <= Date.now())
-      refusal = `this CCProxy key expired at ${record.expires_at}`;
-    else if (!record.modes.includes("claude-code"))
-      refusal = "this CCProxy key may not use Claude Code mode, so it cannot have a sidecar";
+    const refusal =
+      keyUnusable(record) ??
+      (record.modes.includes("claude-code")
+        ? null
+        : "this CCProxy key may not use Claude Code mode, so it cannot have a sidecar");
     return { secret: keyHash, refusal };
   }
 
